@@ -1,0 +1,10 @@
+export {
+  base62Encode,
+  generateSecret,
+  hashSecret,
+  parseSecret,
+  type GeneratedSecret,
+  type KeyEnvironment,
+  type ParsedSecret,
+  type TokenPrefix,
+} from './api-key';

@@ -1,0 +1,137 @@
+import { RequestMethod, ValidationError, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import helmet from '@fastify/helmet';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { TenantContext } from './common/context/tenant-context';
+import { CommonErrorCode, commonError } from './common/errors/common-errors';
+import { ProblemFilter } from './common/errors/problem.filter';
+import { AppConfig } from './config/app-config';
+import {
+  API_KEY_HEADER_SCHEME,
+  API_KEY_SCHEME,
+  PLATFORM_SCHEME,
+} from './gateway/access.decorators';
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Accepts a caller's X-Request-Id when it is safe to echo and log, else makes one. */
+function requestId(raw: IncomingMessage): string {
+  const incoming = raw.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+  (raw as IncomingMessage & { id?: string }).id = id;
+  return id;
+}
+
+function validationErrors(
+  errors: ValidationError[],
+  parent = '',
+): Array<{ path: string; message: string }> {
+  return errors.flatMap((e) => {
+    const path = parent ? `${parent}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((message) => ({ path, message }));
+    return [...own, ...validationErrors(e.children ?? [], path)];
+  });
+}
+
+export function openApiDocument(app: NestFastifyApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Quiver')
+    .setDescription(
+      'Multi-tenant vector database. Data plane and tenant admin endpoints take an API key ' +
+        '(`Authorization: Bearer qvr_...` or `X-API-Key`); platform endpoints under /v1/admin take a platform ' +
+        'admin token (`qvp_...`). Errors are RFC 9457 problem+json documents with a stable `code`.',
+    )
+    .setVersion('1')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'API key: qvr_<env>_...' },
+      API_KEY_SCHEME,
+    )
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key: qvr_<env>_...' },
+      API_KEY_HEADER_SCHEME,
+    )
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Platform admin token: qvp_<env>_...' },
+      PLATFORM_SCHEME,
+    )
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+/** Builds the HTTP application (not yet listening). main.ts and the e2e tests both use it. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.env.BODY_LIMIT_BYTES,
+    genReqId: requestId,
+    trustProxy: false,
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  await app.register(helmet, {
+    // Swagger UI at /docs needs inline styles and scripts; the API itself serves only JSON.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  const context = app.get(TenantContext);
+  fastify.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id);
+    done();
+  });
+  // The request's AsyncLocalStorage context starts after the body is parsed, so everything from the
+  // guards to the handler (and what it awaits) runs inside it.
+  fastify.addHook('preHandler', (req, _reply, done) => {
+    context.run({ requestId: String(req.id) }, done);
+  });
+
+  app.setGlobalPrefix('v1', {
+    exclude: [
+      { path: 'health/live', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+    ],
+  });
+  app.useGlobalFilters(new ProblemFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => {
+        const list = validationErrors(errors);
+        return commonError(
+          CommonErrorCode.ValidationFailed,
+          list.map((e) => `${e.path}: ${e.message}`).join('; '),
+          {
+            errors: list,
+          },
+        );
+      },
+    }),
+  );
+  app.enableShutdownHooks();
+
+  SwaggerModule.setup('docs', app, () => openApiDocument(app), {
+    jsonDocumentUrl: 'openapi.json',
+    yamlDocumentUrl: 'openapi.yaml',
+    useGlobalPrefix: false,
+  });
+  await app.init();
+  return app;
+}

@@ -1,0 +1,45 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import { LoggerModule } from 'nestjs-pino';
+import { ContextModule } from './common/context/context.module';
+import { loggerParams } from './common/logging';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
+import { GatewayModule } from './gateway/gateway.module';
+import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
+import { KeysModule } from './keys/keys.module';
+import { PlatformModule } from './platform/platform.module';
+import { RedisModule } from './redis/redis.module';
+import { TenancyModule } from './tenancy/tenancy.module';
+import { VectorsModule } from './vectors/vectors.module';
+
+/** The whole module graph. Both entry points (api: main.ts, worker: worker.ts) boot this. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ContextModule,
+        LoggerModule.forRootAsync({
+          inject: [AppConfig, ClsService],
+          useFactory: loggerParams,
+        }),
+        DatabaseModule,
+        RedisModule,
+        EventsModule,
+        JobsModule,
+        PlatformModule,
+        KeysModule,
+        GatewayModule,
+        TenancyModule,
+        VectorsModule,
+        HealthModule,
+      ],
+    };
+  }
+}

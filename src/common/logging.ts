@@ -1,0 +1,63 @@
+import { RequestMethod } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import type { ClsService } from 'nestjs-cls';
+import type { Params } from 'nestjs-pino';
+import type { AppConfig } from '@app/config/app-config';
+import type { RequestStore } from './context/principal';
+
+/** Where the authentication guard leaves the tenant for the request's completion log line. */
+export const TENANT_ON_RAW_REQUEST = Symbol('quiver.tenantId');
+
+type RawRequest = IncomingMessage & { id?: string; [TENANT_ON_RAW_REQUEST]?: string };
+
+/**
+ * nestjs-pino settings. Every line logged inside a request carries its request id and tenant id:
+ * the mixin reads them from the request's AsyncLocalStorage context, and the completion line (logged
+ * by pino-http when the response finishes) gets them from the raw request. Credentials are redacted.
+ */
+export function loggerParams(config: AppConfig, cls: ClsService<RequestStore>): Params {
+  return {
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+    pinoHttp: {
+      level: config.env.LOG_LEVEL,
+      autoLogging: config.env.LOG_REQUESTS,
+      quietReqLogger: true,
+      customAttributeKeys: { reqId: 'requestId' },
+      genReqId: (req: IncomingMessage) => (req as RawRequest).id ?? 'unknown',
+      customProps: (req: IncomingMessage) => {
+        const tenantId = (req as RawRequest)[TENANT_ON_RAW_REQUEST];
+        return tenantId ? { tenantId } : {};
+      },
+      // Adds what the line's logger is not already bound to, so no key appears twice.
+      mixin: (_merge: object, _level: number, logger?: { bindings(): Record<string, unknown> }) => {
+        if (!cls.isActive()) return {};
+        const store = cls.get();
+        const bound = logger?.bindings() ?? {};
+        const extra: Record<string, string> = {};
+        if (store?.requestId && bound.requestId === undefined) extra.requestId = store.requestId;
+        if (store?.tenantId && bound.tenantId === undefined) extra.tenantId = store.tenantId;
+        return extra;
+      },
+      serializers: {
+        req: (req: { id?: string; method?: string; url?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+        remove: true,
+      },
+      transport:
+        config.env.NODE_ENV === 'development' && process.stdout.isTTY
+          ? { target: 'pino-pretty', options: { singleLine: true } }
+          : undefined,
+    },
+  };
+}
+
+export function rememberTenantForLog(raw: IncomingMessage, tenantId: string): void {
+  (raw as RawRequest)[TENANT_ON_RAW_REQUEST] = tenantId;
+}

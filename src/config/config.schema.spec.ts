@@ -1,0 +1,35 @@
+import { ConfigError, parseEnv } from './config.schema';
+
+describe('parseEnv', () => {
+  it('applies defaults when nothing is set', () => {
+    const env = parseEnv({});
+    expect(env.PORT).toBe(3000);
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.TENANT_PURGE_GRACE_HOURS).toBe(168);
+    expect(env.LOG_REQUESTS).toBe(true);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(parseEnv({ PORT: '', REDIS_URL: '  ' }).PORT).toBe(3000);
+  });
+
+  it('names the bad variable in the error', () => {
+    expect(() => parseEnv({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => parseEnv({ PORT: 'eighty' })).toThrow(/PORT: must be a whole number/);
+    expect(() => parseEnv({ PORT: '70000' })).toThrow(/PORT/);
+    expect(() => parseEnv({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+    expect(() => parseEnv({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
+    expect(() => parseEnv({ MIGRATIONS_RUN: 'maybe' })).toThrow(/MIGRATIONS_RUN/);
+    expect(() => parseEnv({ QUIVER_KEY_ENV: 'prod' })).toThrow(/QUIVER_KEY_ENV/);
+  });
+
+  it('reports every bad variable at once', () => {
+    try {
+      parseEnv({ PORT: 'x', HNSW_M: '0' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect((e as Error).message).toMatch(/PORT/);
+      expect((e as Error).message).toMatch(/HNSW_M/);
+    }
+  });
+});

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+    errorMap: () => ({ message: 'must be one of true, false, 1, 0, yes, no' }),
+  })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const postgresUrl = z
+  .string()
+  .url('must be a URL such as postgres://user:pass@host:5432/db')
+  .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must start with postgres:// or postgresql://');
+
+const redisUrl = z
+  .string()
+  .url('must be a URL such as redis://host:6379')
+  .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://');
+
+/** Every setting Quiver reads, with its default. .env.example documents each one. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default('3000'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_REQUESTS: bool.default('true'),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_OWNER_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: int(1, 500).default('10'),
+  MIGRATIONS_RUN: bool.default('false'),
+  EMBEDDED_DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: redisUrl.optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9_.:-]{1,64}\}$/, 'must be a Redis Cluster hash tag such as {quiver}')
+    .default('{quiver}'),
+  QUIVER_BOOTSTRAP_TOKEN: z.string().optional(),
+  QUIVER_KEY_ENV: z.enum(['live', 'test']).default('live'),
+  API_KEY_CACHE_TTL_MS: int(0, 300_000).default('10000'),
+  TENANT_PURGE_GRACE_HOURS: int(0, 24 * 365).default('168'),
+  PURGE_SCAN_INTERVAL_MS: int(1000, 86_400_000).default('60000'),
+  BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default('33554432'),
+  HNSW_M: int(2, 100).default('16'),
+  HNSW_EF_CONSTRUCTION: int(4, 1000).default('64'),
+  HNSW_EF_SEARCH: int(1, 1000).default('100'),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default('10000'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {}
+
+/**
+ * Parses the environment once at boot. Empty strings count as unset, so `FOO=` in a .env
+ * file means "use the default" rather than "invalid".
+ */
+export function parseEnv(source: NodeJS.ProcessEnv): Env {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = source[key];
+    if (value !== undefined && value.trim() !== '') cleaned[key] = value.trim();
+  }
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

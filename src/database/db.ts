@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { isUuid } from '@app/common/uuid';
+import { TenancyErrorCode, tenancyError } from '@app/tenancy/tenancy.errors';
+
+/** The role every request and job runs as. Migrations grant it what it needs; it owns nothing. */
+export const APP_ROLE = 'quiver_app';
+
+/** A transaction handle. Only Db hands these out, always with the role and tenant already set. */
+export interface Tx {
+  query<R extends QueryResultRow = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<R[]>;
+  /** Row count of an UPDATE/DELETE/INSERT. */
+  execute(sql: string, params?: unknown[]): Promise<number>;
+}
+
+export type TenantRequirement = 'active' | 'exists' | 'any';
+
+export interface TenantTxOptions {
+  /**
+   * 'active' (the data plane): suspended -> 403, pending deletion or gone -> 404.
+   * 'exists': the tenant row must exist (tenant admin work on a suspended tenant).
+   * 'any': no check (platform admin and jobs that handle deleted tenants).
+   */
+  require?: TenantRequirement;
+}
+
+class PgTx implements Tx {
+  constructor(private readonly client: PoolClient) {}
+
+  async query<R extends QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]> {
+    const res = await this.client.query<R>(sql, params);
+    return res.rows;
+  }
+
+  async execute(sql: string, params?: unknown[]): Promise<number> {
+    const res = await this.client.query(sql, params);
+    return res.rowCount ?? 0;
+  }
+}
+
+/**
+ * The only way application code reaches the database. Each call is one transaction that starts by
+ * switching to the app role and setting app.tenant_id with transaction-local set_config, in the same
+ * round trip as BEGIN, so a pooled connection never carries a tenant (or a role) to its next user and
+ * row-level security does the isolation even when a query forgets its tenant filter.
+ */
+@Injectable()
+export class Db {
+  constructor(private readonly pool: Pool) {}
+
+  /** A tenant-scoped transaction. The tenant's status is read in the same round trip as BEGIN. */
+  async tenant<T>(
+    tenantId: string,
+    fn: (tx: Tx) => Promise<T>,
+    options: TenantTxOptions = {},
+  ): Promise<T> {
+    // The id is inlined (a multi-statement simple query takes no parameters), so it must be a UUID.
+    if (!isUuid(tenantId)) throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
+    const require = options.require ?? 'active';
+    const setup =
+      `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)` +
+      (require === 'any'
+        ? ''
+        : `, (SELECT status FROM tenants WHERE id = '${tenantId}') AS status`);
+    return this.run(setup, fn, (results) => {
+      if (require === 'any') return;
+      const status = (results as Array<{ rows: Array<{ status: string | null }> }>)[1]?.rows[0]
+        ?.status;
+      assertTenantStatus(status, require);
+    });
+  }
+
+  /** A platform transaction: app role, no tenant (tenant-owned tables show nothing). */
+  async platform<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.run(`BEGIN; SELECT set_config('role', '${APP_ROLE}', true)`, fn);
+  }
+
+  /**
+   * Resolves an API key by its hash before the tenant is known. The row-level policy on api_keys lets
+   * a transaction see exactly the key whose hash it already holds, and nothing else.
+   */
+  async keyLookup<T>(hashHex: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (!/^[0-9a-f]{64}$/.test(hashHex)) throw new Error('keyLookup expects a hex SHA-256');
+    return this.run(
+      `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.key_hash', '${hashHex}', true)`,
+      fn,
+    );
+  }
+
+  private async run<T>(
+    setup: string,
+    fn: (tx: Tx) => Promise<T>,
+    check?: (results: unknown) => void,
+  ): Promise<T> {
+    const client = await this.pool.connect();
+    let unusable: Error | undefined;
+    try {
+      const results = await client.query(setup);
+      check?.(results);
+      const out = await fn(new PgTx(client));
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      // ROLLBACK after a failed COMMIT only warns; if ROLLBACK itself fails the connection is in an
+      // unknown state and is destroyed instead of going back to the pool.
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        unusable = rollbackErr;
+      });
+      throw err;
+    } finally {
+      client.release(unusable);
+    }
+  }
+}
+
+function assertTenantStatus(status: string | null | undefined, require: TenantRequirement): void {
+  if (!status || status === 'pending_deletion') {
+    throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
+  }
+  if (require === 'active' && status === 'suspended') {
+    throw tenancyError(TenancyErrorCode.TenantSuspended, 'This tenant is suspended.');
+  }
+}

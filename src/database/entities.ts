@@ -1,0 +1,14 @@
+import { ApiKeyEntity } from '@app/keys/api-key.entity';
+import { OutboxEventEntity } from '@app/events/outbox-event.entity';
+import { PlatformTokenEntity } from '@app/platform/platform-token.entity';
+import { CollectionEntity } from '@app/vectors/collection.entity';
+import { TenantEntity } from '@app/tenancy/tenant.entity';
+
+/** Every TypeORM entity: the schema that migration:generate diffs against. */
+export const ENTITIES = [
+  TenantEntity,
+  PlatformTokenEntity,
+  ApiKeyEntity,
+  CollectionEntity,
+  OutboxEventEntity,
+];

@@ -1,0 +1,80 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { TenantContext } from '@app/common/context/tenant-context';
+import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
+import { rememberTenantForLog } from '@app/common/logging';
+import { KeysService } from '@app/keys/keys.service';
+import { hasAnyScope } from '@app/keys/scopes';
+import { PlatformAuthService } from '@app/platform/platform-auth.service';
+import { TenancyErrorCode, tenancyError } from '@app/tenancy/tenancy.errors';
+import { ACCESS_RULE, AccessRule } from './access.decorators';
+import { extractCredential } from './credentials';
+
+const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
+
+/**
+ * The global authentication guard: reads the route's access rule, verifies the credential, checks the
+ * tenant's state and the key's scopes, and sets the request's TenantContext. A route without an
+ * access rule is refused: guarded by default.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: KeysService,
+    private readonly platform: PlatformAuthService,
+    private readonly context: TenantContext,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
+    if (!rule)
+      throw new Error(`${ctx.getClass().name}.${ctx.getHandler().name} declares no access rule`);
+    if (rule.kind === 'public') return true;
+
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const extracted = extractCredential(req.headers);
+    if (!extracted.ok) {
+      const detail =
+        extracted.reason === 'missing'
+          ? 'Send a credential as "Authorization: Bearer <key>" or "X-API-Key: <key>".'
+          : extracted.reason === 'conflicting'
+            ? 'Authorization and X-API-Key carry different credentials.'
+            : 'The credential header is malformed.';
+      throw commonError(CommonErrorCode.Unauthenticated, detail, {}, WWW_AUTHENTICATE);
+    }
+
+    if (rule.kind === 'platform_admin') {
+      const tokenId = await this.platform.verify(extracted.credential);
+      this.context.setPrincipal({ kind: 'platform_admin', tokenId });
+      return true;
+    }
+
+    const key = await this.keys.verify(extracted.credential);
+    if (key.tenantStatus === 'pending_deletion')
+      throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
+    if (key.tenantStatus === 'suspended')
+      throw tenancyError(TenancyErrorCode.TenantSuspended, 'This tenant is suspended.');
+    if (!hasAnyScope(key.scopes, rule.anyOf)) {
+      throw commonError(
+        CommonErrorCode.InsufficientScope,
+        `This operation needs one of the scopes: ${rule.anyOf.join(', ')}.`,
+        {
+          requiredScopes: rule.anyOf,
+        },
+      );
+    }
+    this.context.setPrincipal({
+      kind: 'api_key',
+      tenantId: key.tenantId,
+      keyId: key.keyId,
+      scopes: key.scopes,
+    });
+    rememberTenantForLog(req.raw, key.tenantId);
+    return true;
+  }
+}

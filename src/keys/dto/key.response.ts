@@ -1,0 +1,35 @@
+import { Scope } from '../scopes';
+
+export type KeyStatus = 'active' | 'revoked' | 'expired';
+
+export class ApiKeyView {
+  /** @example "0b0f6b4e-2f6d-4c36-9a3e-8d3c8a1f2e11" */
+  id!: string;
+  /** @example "search-service (prod)" */
+  name!: string;
+  /** @example ["vectors:read"] */
+  scopes!: Scope[];
+  status!: KeyStatus;
+  /** Last four characters of the current secret, to tell keys apart. @example "x9Qa" */
+  last4!: string;
+  expiresAt!: string | null;
+  revokedAt!: string | null;
+  /** Approximate: recorded in batches every few seconds. */
+  lastUsedAt!: string | null;
+  rotatedAt!: string | null;
+  /** When the secret replaced by the last rotation stops working, if it still does. */
+  previousSecretExpiresAt!: string | null;
+  createdAt!: string;
+}
+
+export class ApiKeyWithSecret extends ApiKeyView {
+  /**
+   * The secret. Shown once, here; only its SHA-256 is stored.
+   * @example "qvr_live_4hT0b1m2QJ0XnY3vB9kz7LqP2sWc8RfA1Z0k3x"
+   */
+  secret!: string;
+}
+
+export class ApiKeyList {
+  items!: ApiKeyView[];
+}

@@ -1,0 +1,311 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { generateSecret, hashSecret, parseSecret } from '@libs/api-key';
+import { AppConfig } from '@app/config/app-config';
+import { isUuid } from '@app/common/uuid';
+import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
+import { Db, TenantRequirement, Tx } from '@app/database/db';
+import { OutboxService } from '@app/events/outbox.service';
+import { CreateKeyDto } from './dto/create-key.dto';
+import { ApiKeyView, ApiKeyWithSecret, KeyStatus } from './dto/key.response';
+import { KeyCache, VerifiedKey } from './key-cache';
+import { KeysErrorCode, keysError } from './keys.errors';
+import { Scope } from './scopes';
+
+interface KeyRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  scopes: Scope[];
+  secret_hash: Buffer;
+  secret_last4: string;
+  previous_secret_hash: Buffer | null;
+  previous_secret_expires_at: Date | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  rotated_at: Date | null;
+  created_at: Date;
+}
+
+const KEY_FIELDS = [
+  'tenant_id',
+  'id',
+  'name',
+  'scopes',
+  'secret_hash',
+  'secret_last4',
+  'previous_secret_hash',
+  'previous_secret_expires_at',
+  'expires_at',
+  'revoked_at',
+  'last_used_at',
+  'rotated_at',
+  'created_at',
+];
+const keyColumns = (alias?: string) =>
+  KEY_FIELDS.map((f) => (alias ? `${alias}.${f}` : f)).join(', ');
+const KEY_COLUMNS = keyColumns();
+
+const DEFAULT_GRACE_SECONDS = 3600;
+const LAST_USED_FLUSH_MS = 15_000;
+
+/** Issues, verifies, rotates and revokes API keys. Only SHA-256 hashes of secrets are stored. */
+@Injectable()
+export class KeysService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('KeysService');
+  private readonly cache: KeyCache;
+  private readonly lastUsed = new Map<string, { tenantId: string; at: Date }>();
+  private flushTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Db,
+    private readonly outbox: OutboxService,
+    private readonly config: AppConfig,
+  ) {
+    this.cache = new KeyCache(
+      config.env.API_KEY_CACHE_TTL_MS,
+      Math.min(2000, config.env.API_KEY_CACHE_TTL_MS),
+    );
+  }
+
+  onModuleInit(): void {
+    this.flushTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.flushTimer);
+    await this.flushLastUsed();
+  }
+
+  // ------------------------------------------------------------------ management
+
+  async issue(
+    tenantId: string,
+    dto: CreateKeyDto,
+    require: TenantRequirement = 'active',
+  ): Promise<ApiKeyWithSecret> {
+    const expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+      throw commonError(CommonErrorCode.ValidationFailed, 'expiresAt must be in the future.', {
+        errors: [{ path: 'expiresAt', message: 'must be in the future' }],
+      });
+    }
+    const generated = generateSecret('qvr', this.config.env.QUIVER_KEY_ENV);
+    const id = randomUUID();
+    const row = await this.db.tenant(
+      tenantId,
+      async (tx) => {
+        const [created] = await tx.query<KeyRow>(
+          `INSERT INTO api_keys (tenant_id, id, name, scopes, secret_hash, secret_last4, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${KEY_COLUMNS}`,
+          [tenantId, id, dto.name, dto.scopes, generated.hash, generated.last4, expiresAt],
+        );
+        await this.outbox.record(tx, tenantId, 'api_key.created', {
+          keyId: id,
+          name: dto.name,
+          scopes: dto.scopes,
+        });
+        return created;
+      },
+      { require },
+    );
+    return { ...toView(row), secret: generated.secret };
+  }
+
+  async list(tenantId: string): Promise<ApiKeyView[]> {
+    const rows = await this.db.tenant(tenantId, (tx) =>
+      tx.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`),
+    );
+    return rows.map(toView);
+  }
+
+  async get(tenantId: string, keyId: string): Promise<ApiKeyView> {
+    return this.db.tenant(tenantId, async (tx) =>
+      toView(await this.findForUpdate(tx, keyId, false)),
+    );
+  }
+
+  async revoke(tenantId: string, keyId: string): Promise<ApiKeyView> {
+    const row = await this.db.tenant(tenantId, async (tx) => {
+      const current = await this.findForUpdate(tx, keyId, true);
+      if (current.revoked_at)
+        throw keysError(KeysErrorCode.KeyAlreadyRevoked, 'This key is already revoked.');
+      const [updated] = await tx.query<KeyRow>(
+        `UPDATE api_keys SET revoked_at = now(), updated_at = now() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [keyId],
+      );
+      await this.outbox.record(tx, tenantId, 'api_key.revoked', { keyId });
+      return updated;
+    });
+    // After commit and before returning: from here on this instance refuses the key.
+    this.cache.invalidateKey(keyId);
+    return toView(row);
+  }
+
+  async rotate(
+    tenantId: string,
+    keyId: string,
+    graceSeconds = DEFAULT_GRACE_SECONDS,
+  ): Promise<ApiKeyWithSecret> {
+    const generated = generateSecret('qvr', this.config.env.QUIVER_KEY_ENV);
+    const row = await this.db.tenant(tenantId, async (tx) => {
+      const current = await this.findForUpdate(tx, keyId, true);
+      if (current.revoked_at)
+        throw keysError(KeysErrorCode.KeyRevoked, 'A revoked key cannot be rotated.');
+      const [updated] = await tx.query<KeyRow>(
+        `UPDATE api_keys SET
+           previous_secret_hash = CASE WHEN $2::int > 0 THEN secret_hash END,
+           previous_secret_expires_at = CASE WHEN $2::int > 0 THEN now() + make_interval(secs => $2::int) END,
+           secret_hash = $3, secret_last4 = $4, rotated_at = now(), updated_at = now()
+         WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [keyId, graceSeconds, generated.hash, generated.last4],
+      );
+      await this.outbox.record(tx, tenantId, 'api_key.rotated', {
+        keyId,
+        gracePeriodSeconds: graceSeconds,
+      });
+      return updated;
+    });
+    this.cache.invalidateKey(keyId);
+    return { ...toView(row), secret: generated.secret };
+  }
+
+  /** Tenant lifecycle changes make cached tenant states stale. */
+  forgetTenant(tenantId: string): void {
+    this.cache.invalidateTenant(tenantId);
+  }
+
+  private async findForUpdate(tx: Tx, keyId: string, lock: boolean): Promise<KeyRow> {
+    if (!isUuid(keyId)) throw keysError(KeysErrorCode.KeyNotFound, 'No such API key.');
+    const [row] = await tx.query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+      [keyId],
+    );
+    if (!row) throw keysError(KeysErrorCode.KeyNotFound, 'No such API key.');
+    return row;
+  }
+
+  // ------------------------------------------------------------------ verification
+
+  /**
+   * Checks a presented secret. Format and checksum first (no I/O), then the cache, then one indexed
+   * lookup by hash; the stored hash is compared again in constant time.
+   */
+  async verify(presented: string): Promise<VerifiedKey> {
+    const parsed = parseSecret(presented, 'qvr');
+    if (!parsed.ok) {
+      throw commonError(
+        CommonErrorCode.InvalidApiKey,
+        'The API key is malformed or its checksum does not match.',
+      );
+    }
+    const hash = hashSecret(presented);
+    const hashHex = hash.toString('hex');
+    let key = this.cache.get(hashHex);
+    if (key === undefined) {
+      const epoch = this.cache.currentEpoch();
+      key = await this.lookup(hash, hashHex);
+      this.cache.set(hashHex, key, epoch);
+    }
+    if (!key) throw commonError(CommonErrorCode.InvalidApiKey, 'The API key is not valid.');
+    const now = Date.now();
+    if (key.revokedAt !== null)
+      throw keysError(KeysErrorCode.KeyRevoked, 'This API key has been revoked.');
+    if (key.expiresAt !== null && key.expiresAt <= now)
+      throw keysError(KeysErrorCode.KeyExpired, 'This API key has expired.');
+    if (key.secretValidUntil !== null && key.secretValidUntil <= now) {
+      throw keysError(
+        KeysErrorCode.KeyExpired,
+        'This secret was rotated and its grace period is over.',
+      );
+    }
+    this.lastUsed.set(key.keyId, { tenantId: key.tenantId, at: new Date(now) });
+    return key;
+  }
+
+  private async lookup(hash: Buffer, hashHex: string): Promise<VerifiedKey | null> {
+    const rows = await this.db.keyLookup(hashHex, (tx) =>
+      tx.query<KeyRow & { tenant_status: string }>(
+        `SELECT ${keyColumns('k')}, t.status AS tenant_status
+           FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+          WHERE k.secret_hash = $1 OR k.previous_secret_hash = $1`,
+        [hash],
+      ),
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const isCurrent = timingSafeEqual(row.secret_hash, hash);
+    const isPrevious =
+      !isCurrent &&
+      row.previous_secret_hash !== null &&
+      timingSafeEqual(row.previous_secret_hash, hash);
+    if (!isCurrent && !isPrevious) return null;
+    return {
+      keyId: row.id,
+      tenantId: row.tenant_id,
+      scopes: row.scopes,
+      tenantStatus: row.tenant_status,
+      expiresAt: row.expires_at?.getTime() ?? null,
+      revokedAt: row.revoked_at?.getTime() ?? null,
+      secretValidUntil: isPrevious ? (row.previous_secret_expires_at?.getTime() ?? 0) : null,
+    };
+  }
+
+  /** last_used_at is written in batches, off the request path. */
+  async flushLastUsed(): Promise<void> {
+    if (this.lastUsed.size === 0) return;
+    const byTenant = new Map<string, Array<{ keyId: string; at: Date }>>();
+    for (const [keyId, { tenantId, at }] of this.lastUsed) {
+      const list = byTenant.get(tenantId) ?? [];
+      list.push({ keyId, at });
+      byTenant.set(tenantId, list);
+    }
+    this.lastUsed.clear();
+    for (const [tenantId, uses] of byTenant) {
+      try {
+        await this.db.tenant(
+          tenantId,
+          (tx) =>
+            tx.execute(
+              `UPDATE api_keys k SET last_used_at = GREATEST(k.last_used_at, u.at)
+                 FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE k.id = u.id`,
+              [uses.map((u) => u.keyId), uses.map((u) => u.at)],
+            ),
+          { require: 'any' },
+        );
+      } catch (err) {
+        this.logger.warn({ err, tenantId }, 'could not record key usage');
+      }
+    }
+  }
+}
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+function toView(row: KeyRow): ApiKeyView {
+  const now = Date.now();
+  const status: KeyStatus = row.revoked_at
+    ? 'revoked'
+    : row.expires_at && row.expires_at.getTime() <= now
+      ? 'expired'
+      : 'active';
+  const previousLive =
+    row.previous_secret_expires_at && row.previous_secret_expires_at.getTime() > now;
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes,
+    status,
+    last4: row.secret_last4,
+    expiresAt: iso(row.expires_at),
+    revokedAt: iso(row.revoked_at),
+    lastUsedAt: iso(row.last_used_at),
+    rotatedAt: iso(row.rotated_at),
+    previousSecretExpiresAt: previousLive ? iso(row.previous_secret_expires_at) : null,
+    createdAt: row.created_at.toISOString(),
+  };
+}

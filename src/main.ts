@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory';
+import { AppConfig } from './config/app-config';
+import { ConfigError } from './config/config.schema';
+import { DATABASE_CONNECTION, DatabaseConnection } from './database/database.module';
+import { JobsService } from './jobs/jobs.service';
+import { PlatformAuthService } from './platform/platform-auth.service';
+
+/** The api entry point: HTTP on PORT. With no REDIS_URL it also runs the jobs in-process. */
+async function bootstrap(): Promise<void> {
+  const config = AppConfig.fromEnvironment();
+  const app = await createApp(config);
+  await app.get(PlatformAuthService).bootstrap();
+  await app.listen(config.env.PORT, config.env.HOST);
+
+  const logger = new Logger('Quiver');
+  const db = app.get<DatabaseConnection>(DATABASE_CONNECTION);
+  const jobs = app.get(JobsService);
+  const base = `http://${config.env.HOST === '0.0.0.0' ? 'localhost' : config.env.HOST}:${config.env.PORT}`;
+  logger.log(`database: ${db.description}`);
+  logger.log(
+    jobs.backend === 'bullmq'
+      ? `jobs: BullMQ on Redis (run the worker: node dist/src/worker.js)`
+      : 'jobs: in-process (no REDIS_URL)',
+  );
+  logger.log(
+    `listening on ${base}: API under ${base}/v1, docs at ${base}/docs, OpenAPI at ${base}/openapi.json`,
+  );
+}
+
+bootstrap().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(
+      `Quiver failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/**
+ * The per-tenant settings document. Each module owns one section and adds it here; unknown
+ * sections and unknown fields are refused, so a typo never silently does nothing.
+ */
+export const tenantSettingsSchema = z
+  .object({
+    /** Vector search defaults for this tenant. */
+    search: z
+      .object({
+        /** HNSW candidate list size for approximate search (higher: better recall, slower). */
+        efSearch: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Free-form labels for the platform operator (cost centre, region, ...). */
+    labels: z
+      .record(
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'label names are lowercase, up to 63 chars'),
+        z.string().max(256),
+      )
+      .refine((r) => Object.keys(r).length <= 64, 'at most 64 labels')
+      .optional(),
+  })
+  .strict();
+
+export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
+
+export function parseTenantSettings(
+  input: unknown,
+):
+  | { ok: true; settings: TenantSettings }
+  | { ok: false; errors: Array<{ path: string; message: string }> } {
+  const result = tenantSettingsSchema.safeParse(input);
+  if (result.success) return { ok: true, settings: result.data };
+  return {
+    ok: false,
+    errors: result.error.issues.map((i) => ({
+      path: i.path.join('.') || '(root)',
+      message: i.message,
+    })),
+  };
+}

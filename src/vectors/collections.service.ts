@@ -1,0 +1,174 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '@app/config/app-config';
+import { Db, Tx } from '@app/database/db';
+import { OutboxService } from '@app/events/outbox.service';
+import type { IndexKind, Metric } from './collection.entity';
+import { CollectionIndexView, CollectionView, CreateCollectionDto } from './dto/collection.dto';
+import { VectorsErrorCode, vectorsError } from './vectors.errors';
+
+/** pgvector's HNSW limits: 2,000 dimensions as vector, 4,000 as halfvec. */
+export const HNSW_VECTOR_MAX_DIM = 2000;
+export const HNSW_HALFVEC_MAX_DIM = 4000;
+
+export interface CollectionRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  dimension: number;
+  metric: Metric;
+  index_kind: IndexKind;
+  created_at: Date;
+}
+
+const COLUMNS = 'tenant_id, id, name, dimension, metric, index_kind, created_at';
+
+export function indexKindFor(dimension: number): IndexKind {
+  if (dimension <= HNSW_VECTOR_MAX_DIM) return 'hnsw';
+  if (dimension <= HNSW_HALFVEC_MAX_DIM) return 'hnsw_halfvec';
+  return 'none';
+}
+
+@Injectable()
+export class CollectionsService {
+  constructor(
+    private readonly db: Db,
+    private readonly outbox: OutboxService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(tenantId: string, dto: CreateCollectionDto): Promise<CollectionView> {
+    const metric = dto.metric ?? 'cosine';
+    const indexKind = indexKindFor(dto.dimension);
+    const row = await this.db.tenant(tenantId, async (tx) => {
+      const [created] = await tx
+        .query<CollectionRow>(
+          `INSERT INTO collections (tenant_id, id, name, dimension, metric, index_kind)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+          [tenantId, randomUUID(), dto.name, dto.dimension, metric, indexKind],
+        )
+        .catch((err: { code?: string }) => {
+          if (err.code === '23505')
+            throw vectorsError(
+              VectorsErrorCode.CollectionExists,
+              `A collection named "${dto.name}" exists.`,
+            );
+          throw err;
+        });
+      await tx.query(`SELECT quiver_provision_collection($1, $2, $3)`, [
+        created.id,
+        this.config.env.HNSW_M,
+        this.config.env.HNSW_EF_CONSTRUCTION,
+      ]);
+      await this.outbox.record(tx, tenantId, 'collection.created', {
+        collectionId: created.id,
+        name: created.name,
+        dimension: created.dimension,
+        metric: created.metric,
+        index: created.index_kind,
+      });
+      return created;
+    });
+    return toView(row);
+  }
+
+  async list(tenantId: string): Promise<CollectionView[]> {
+    const rows = await this.db.tenant(tenantId, (tx) =>
+      tx.query<CollectionRow>(`SELECT ${COLUMNS} FROM collections ORDER BY name`),
+    );
+    return rows.map((r) => toView(r));
+  }
+
+  async get(tenantId: string, name: string): Promise<CollectionView> {
+    return this.db.tenant(tenantId, async (tx) => {
+      const c = await this.resolve(tx, name);
+      const [{ count }] = await tx.query<{ count: string }>(
+        `SELECT count(*) FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}'`,
+        [tenantId],
+      );
+      return toView(c, Number(count));
+    });
+  }
+
+  /** Deletes the collection and, with its partition, all its vectors, in one transaction. */
+  async delete(tenantId: string, name: string): Promise<void> {
+    await this.db.tenant(tenantId, async (tx) => {
+      const c = await this.resolve(tx, name, true);
+      await tx.query(`SELECT quiver_drop_collection_partition($1)`, [c.id]);
+      await tx.execute(`DELETE FROM collections WHERE id = $1`, [c.id]);
+      await this.outbox.record(tx, tenantId, 'collection.deleted', {
+        collectionId: c.id,
+        name: c.name,
+      });
+    });
+  }
+
+  /** Finds a collection of the current tenant by name (row-level security scopes the lookup). */
+  resolve(tx: Tx, name: string, lock = false): Promise<CollectionRow> {
+    return this.findByName<CollectionRow>(
+      tx,
+      `SELECT ${COLUMNS} FROM collections WHERE name = $1${lock ? ' FOR UPDATE' : ''}`,
+      name,
+    );
+  }
+
+  /** The collection plus the tenant's search defaults, in one round trip. */
+  resolveForSearch(tx: Tx, name: string): Promise<SearchableCollection> {
+    return this.findByName<SearchableCollection>(
+      tx,
+      `SELECT ${COLUMNS}, (SELECT (t.settings #>> '{search,efSearch}')::int FROM tenants t
+         WHERE t.id = c.tenant_id) AS tenant_ef_search FROM collections c WHERE name = $1`,
+      name,
+    );
+  }
+
+  private async findByName<R extends CollectionRow>(tx: Tx, sql: string, name: string): Promise<R> {
+    const [row] = await tx.query<R>(sql, [name]);
+    if (!row) {
+      throw vectorsError(
+        VectorsErrorCode.CollectionNotFound,
+        `No collection named "${truncate(name)}".`,
+      );
+    }
+    return row;
+  }
+}
+
+export interface SearchableCollection extends CollectionRow {
+  tenant_ef_search: number | null;
+}
+
+function truncate(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}...` : s;
+}
+
+function indexView(kind: IndexKind): CollectionIndexView {
+  switch (kind) {
+    case 'hnsw':
+      return { kind, approximateSearch: true };
+    case 'hnsw_halfvec':
+      return {
+        kind,
+        approximateSearch: true,
+        note: 'Above 2,000 dimensions the HNSW index stores half-precision vectors; scores are computed at full precision.',
+      };
+    case 'none':
+      return {
+        kind,
+        approximateSearch: false,
+        note: "Exact search only: pgvector's HNSW index covers up to 2,000 dimensions (4,000 as halfvec).",
+      };
+  }
+}
+
+export function toView(row: CollectionRow, vectorCount?: number): CollectionView {
+  return {
+    id: row.id,
+    name: row.name,
+    dimension: row.dimension,
+    metric: row.metric,
+    index: indexView(row.index_kind),
+    ...(vectorCount === undefined ? {} : { vectorCount }),
+    createdAt: row.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,89 @@
+import {
+  checkBatch,
+  checkMetadata,
+  checkValues,
+  MAX_BATCH,
+  toVectorLiteral,
+} from './vector-validation';
+
+describe('vector validation', () => {
+  it('accepts a good batch and fills in empty metadata', () => {
+    const r = checkBatch(
+      [
+        { id: 'a', values: [1, 0] },
+        { id: 'b', values: [0, 1], metadata: { x: 1 } },
+      ],
+      2,
+      true,
+    );
+    expect(r).toEqual({
+      ok: true,
+      vectors: [
+        { id: 'a', values: [1, 0], metadata: {} },
+        { id: 'b', values: [0, 1], metadata: { x: 1 } },
+      ],
+    });
+  });
+
+  it('names the item and position of a bad value', () => {
+    expect(checkValues([1, NaN], 2, false, 'v')).toEqual({ kind: 'value', path: 'v[1]' });
+    expect(checkValues([Infinity, 1], 2, false, 'v')).toEqual({ kind: 'value', path: 'v[0]' });
+    expect(checkValues([1, '2'], 2, false, 'v')).toEqual({ kind: 'value', path: 'v[1]' });
+    expect(checkValues([1e39, 1], 2, false, 'v')).toEqual({ kind: 'value', path: 'v[0]' });
+    expect(checkValues([1, 2, 3], 2, false, 'v')).toEqual({
+      kind: 'dimension',
+      path: 'v',
+      expected: 2,
+      actual: 3,
+    });
+    expect(checkValues([0, 0], 2, true, 'v')).toEqual({ kind: 'zero', path: 'v' });
+    expect(checkValues([0, 0], 2, false, 'v')).toBeNull();
+  });
+
+  it('refuses oversize, empty, duplicate and malformed batches', () => {
+    const many = Array.from({ length: MAX_BATCH + 1 }, (_, i) => ({ id: `${i}`, values: [1] }));
+    expect(checkBatch(many, 1, false)).toMatchObject({
+      ok: false,
+      problem: { kind: 'too_many', count: MAX_BATCH + 1 },
+    });
+    expect(checkBatch([], 1, false)).toMatchObject({ ok: false, problem: { kind: 'empty' } });
+    expect(
+      checkBatch(
+        [
+          { id: 'a', values: [1] },
+          { id: 'a', values: [2] },
+        ],
+        1,
+        false,
+      ),
+    ).toMatchObject({
+      ok: false,
+      problem: { kind: 'duplicate', path: 'vectors[1].id' },
+    });
+    expect(checkBatch([{ id: '', values: [1] }], 1, false)).toMatchObject({
+      ok: false,
+      problem: { kind: 'id' },
+    });
+    expect(checkBatch([{ id: 'a\u0000b', values: [1] }], 1, false)).toMatchObject({
+      ok: false,
+      problem: { kind: 'id' },
+    });
+    expect(checkBatch([{ id: 'a', values: [1], extra: 1 }], 1, false)).toMatchObject({
+      ok: false,
+      problem: { kind: 'shape', path: 'vectors[0].extra' },
+    });
+    expect(checkBatch('nope', 1, false)).toMatchObject({ ok: false });
+  });
+
+  it('checks metadata shape, size and NUL characters', () => {
+    expect(checkMetadata([], 'm')).toMatchObject({ kind: 'metadata' });
+    expect(checkMetadata({ a: 'x'.repeat(50_000) }, 'm')).toMatchObject({ kind: 'metadata' });
+    expect(checkMetadata({ a: 'x\u0000' }, 'm')).toMatchObject({ kind: 'metadata' });
+    expect(checkMetadata({ 'k\u0000': 1 }, 'm')).toMatchObject({ kind: 'metadata' });
+    expect(checkMetadata({ a: [1, { b: 'c' }] }, 'm')).toBeNull();
+  });
+
+  it('writes pgvector literals', () => {
+    expect(toVectorLiteral([1, -0.5, 1e-7])).toBe('[1,-0.5,1e-7]');
+  });
+});

@@ -1,0 +1,331 @@
+import { Injectable } from '@nestjs/common';
+import { compileFilter, FilterError } from '@libs/filter';
+import { AppConfig } from '@app/config/app-config';
+import { Db } from '@app/database/db';
+import { OutboxService } from '@app/events/outbox.service';
+import { CollectionRow, CollectionsService } from './collections.service';
+import {
+  CountResult,
+  DeleteResult,
+  DeleteVectorsDto,
+  FetchResult,
+  FetchVectorsDto,
+  SearchDto,
+  SearchMatch,
+  SearchResult,
+  StoredVector,
+  UpsertResult,
+} from './dto/vectors.dto';
+import { checkBatch, checkValues, toVectorLiteral, VectorProblem } from './vector-validation';
+import { VectorsErrorCode, vectorsError } from './vectors.errors';
+
+const DISTANCE_OPERATOR = { cosine: '<=>', l2: '<->', dot: '<#>' } as const;
+
+/** The data plane: upsert, fetch, delete, count and search vectors of one collection. */
+@Injectable()
+export class VectorsService {
+  constructor(
+    private readonly db: Db,
+    private readonly collections: CollectionsService,
+    private readonly outbox: OutboxService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** All or nothing: the whole batch is validated first and written in one statement. */
+  async upsert(tenantId: string, collectionName: string, items: unknown): Promise<UpsertResult> {
+    return this.db.tenant(tenantId, async (tx) => {
+      const c = await this.collections.resolve(tx, collectionName);
+      const checked = checkBatch(items, c.dimension, c.metric === 'cosine');
+      if (!checked.ok) throw problemToError(checked.problem);
+      // Partitioned tables have no usable xmax in RETURNING; the CTE's snapshot predates the insert,
+      // so `existing` tells updates from inserts in the same round trip.
+      const [counts] = await tx.query<{ upserted: number; updated: number }>(
+        `WITH existing AS (
+           SELECT id FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND id = ANY($2::text[])
+         ), written AS (
+           INSERT INTO vectors (tenant_id, collection_id, id, embedding, metadata)
+           SELECT $1::uuid, '${c.id}'::uuid, u.id, u.embedding::vector, u.metadata
+             FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS u(id, embedding, metadata)
+           ON CONFLICT (tenant_id, collection_id, id)
+             DO UPDATE SET embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata, updated_at = now()
+           RETURNING id
+         )
+         SELECT (SELECT count(*) FROM written)::int AS upserted, (SELECT count(*) FROM existing)::int AS updated`,
+        [
+          tenantId,
+          checked.vectors.map((v) => v.id),
+          checked.vectors.map((v) => toVectorLiteral(v.values)),
+          checked.vectors.map((v) => JSON.stringify(v.metadata)),
+        ],
+      );
+      const result = {
+        upserted: counts.upserted,
+        inserted: counts.upserted - counts.updated,
+        updated: counts.updated,
+      };
+      await this.outbox.record(tx, tenantId, 'vectors.upserted', {
+        collectionId: c.id,
+        collection: c.name,
+        ...result,
+      });
+      return result;
+    });
+  }
+
+  async fetch(
+    tenantId: string,
+    collectionName: string,
+    dto: FetchVectorsDto,
+  ): Promise<FetchResult> {
+    const includeValues = dto.includeValues ?? true;
+    const includeMetadata = dto.includeMetadata ?? true;
+    const rows = await this.db.tenant(tenantId, async (tx) => {
+      const c = await this.collections.resolve(tx, collectionName);
+      return tx.query<{ id: string; values?: number[]; metadata?: Record<string, unknown> }>(
+        `SELECT id${includeValues ? ', embedding::real[] AS values' : ''}${includeMetadata ? ', metadata' : ''}
+           FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND id = ANY($2::text[])`,
+        [tenantId, dto.ids],
+      );
+    });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const vectors: StoredVector[] = [];
+    const missing: string[] = [];
+    for (const id of new Set(dto.ids)) {
+      const row = byId.get(id);
+      if (row) vectors.push(row);
+      else missing.push(id);
+    }
+    return { vectors, missing };
+  }
+
+  async delete(
+    tenantId: string,
+    collectionName: string,
+    dto: DeleteVectorsDto,
+  ): Promise<DeleteResult> {
+    const byIds = dto.ids !== undefined;
+    const byFilter = dto.filter !== undefined;
+    if (byIds === byFilter) {
+      throw vectorsError(
+        VectorsErrorCode.InvalidDeleteRequest,
+        'Give either ids or filter (not both).',
+      );
+    }
+    if (byFilter && Object.keys(dto.filter!).length === 0) {
+      throw vectorsError(
+        VectorsErrorCode.InvalidDeleteRequest,
+        'An empty filter would delete every vector; delete the collection instead.',
+      );
+    }
+    return this.db.tenant(tenantId, async (tx) => {
+      const c = await this.collections.resolve(tx, collectionName);
+      let deleted: number;
+      if (byIds) {
+        deleted = await tx.execute(
+          `DELETE FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND id = ANY($2::text[])`,
+          [tenantId, dto.ids],
+        );
+      } else {
+        const f = compile(dto.filter, 1);
+        deleted = await tx.execute(
+          `DELETE FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND ${f.sql}`,
+          [tenantId, ...f.params],
+        );
+      }
+      if (deleted > 0) {
+        await this.outbox.record(tx, tenantId, 'vectors.deleted', {
+          collectionId: c.id,
+          collection: c.name,
+          deleted,
+          by: byIds ? 'ids' : 'filter',
+        });
+      }
+      return { deleted };
+    });
+  }
+
+  async count(
+    tenantId: string,
+    collectionName: string,
+    filter?: Record<string, unknown>,
+  ): Promise<CountResult> {
+    const f = compile(filter ?? {}, 1);
+    return this.db.tenant(tenantId, async (tx) => {
+      const c = await this.collections.resolve(tx, collectionName);
+      const [{ count }] = await tx.query<{ count: string }>(
+        `SELECT count(*) FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND ${f.sql}`,
+        [tenantId, ...f.params],
+      );
+      return { count: Number(count) };
+    });
+  }
+
+  async search(tenantId: string, collectionName: string, dto: SearchDto): Promise<SearchResult> {
+    const topK = dto.topK ?? 10;
+    const filter = compile(dto.filter ?? {}, 3);
+    return this.db.tenant(tenantId, async (tx) => {
+      const c = await this.collections.resolveForSearch(tx, collectionName);
+      const problem = checkValues(dto.vector, c.dimension, c.metric === 'cosine', 'vector');
+      if (problem) throw problemToError(problem);
+      const mode = this.chooseMode(c, dto.mode ?? 'auto');
+      if (mode === 'approximate') {
+        const ef = Math.max(
+          dto.efSearch ?? c.tenant_ef_search ?? this.config.env.HNSW_EF_SEARCH,
+          topK,
+        );
+        await tx.query(
+          `SELECT set_config('hnsw.ef_search', $1, true)${filter.sql !== 'TRUE' ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`,
+          [String(Math.min(ef, 1000))],
+        );
+      }
+      const rows = await tx.query<{
+        id: string;
+        distance: number;
+        values?: number[];
+        metadata?: Record<string, unknown>;
+      }>(searchSql(c, mode, filter.sql, dto.includeValues ?? false, dto.includeMetadata ?? true), [
+        toVectorLiteral(dto.vector as number[]),
+        tenantId,
+        topK,
+        ...filter.params,
+      ]);
+      const matches: SearchMatch[] = rows.map((r) => ({
+        id: r.id,
+        score: toScore(c.metric, Number(r.distance)),
+        ...(r.values ? { values: r.values } : {}),
+        ...(r.metadata ? { metadata: r.metadata } : {}),
+      }));
+      return { matches, mode };
+    });
+  }
+
+  private chooseMode(
+    c: CollectionRow,
+    requested: 'auto' | 'exact' | 'approximate',
+  ): 'exact' | 'approximate' {
+    const indexed = c.index_kind !== 'none';
+    if (requested === 'approximate' && !indexed) {
+      throw vectorsError(
+        VectorsErrorCode.ApproximateSearchUnavailable,
+        `Collection "${c.name}" has ${c.dimension} dimensions: above 4,000 pgvector has no HNSW index, so only exact search is available.`,
+      );
+    }
+    if (requested === 'auto') return indexed ? 'approximate' : 'exact';
+    return requested;
+  }
+}
+
+/**
+ * $1 query vector, $2 tenant, $3 limit, $4.. filter params. The collection id is a UUID from our own
+ * table, inlined so the planner prunes to the collection's partition at plan time. Approximate search
+ * orders by the expression the HNSW index is built on; exact search by the plain distance, which no
+ * index matches, so it scans. The outer ORDER BY restores exact order after relaxed iterative scans.
+ */
+export function searchSql(
+  c: Pick<CollectionRow, 'id' | 'dimension' | 'metric' | 'index_kind'>,
+  mode: 'exact' | 'approximate',
+  filterSql: string,
+  includeValues: boolean,
+  includeMetadata: boolean,
+): string {
+  const op = DISTANCE_OPERATOR[c.metric];
+  const distance = `(embedding ${op} $1::vector)`;
+  const type = c.index_kind === 'hnsw_halfvec' ? 'halfvec' : 'vector';
+  const orderBy =
+    mode === 'approximate'
+      ? `embedding::${type}(${c.dimension}) ${op} $1::${type}(${c.dimension})`
+      : distance;
+  const where = `tenant_id = $2 AND collection_id = '${c.id}'${filterSql === 'TRUE' ? '' : ` AND ${filterSql}`}`;
+  return `SELECT id, distance${includeValues ? ', embedding::real[] AS values' : ''}${includeMetadata ? ', metadata' : ''}
+    FROM (SELECT id, embedding, metadata, ${distance} AS distance FROM vectors WHERE ${where} ORDER BY ${orderBy} LIMIT $3) s
+    ORDER BY distance, id`;
+}
+
+function toScore(metric: 'cosine' | 'l2' | 'dot', distance: number): number {
+  if (metric === 'cosine') return 1 - distance;
+  if (metric === 'dot') return -distance;
+  return distance;
+}
+
+function compile(filter: unknown, paramOffset: number): { sql: string; params: unknown[] } {
+  try {
+    return compileFilter(filter, { column: 'metadata', paramOffset });
+  } catch (err) {
+    if (err instanceof FilterError) {
+      throw vectorsError(VectorsErrorCode.InvalidFilter, err.message, {
+        errors: [{ path: `filter.${err.path}`, message: err.message }],
+      });
+    }
+    throw err;
+  }
+}
+
+function problemToError(p: VectorProblem) {
+  const errors = [{ path: p.path, message: describe(p) }];
+  switch (p.kind) {
+    case 'dimension':
+      return vectorsError(
+        VectorsErrorCode.DimensionMismatch,
+        `${p.path} has ${p.actual} values; the collection has ${p.expected} dimensions.`,
+        {
+          expected: p.expected,
+          actual: p.actual,
+          errors,
+        },
+      );
+    case 'value':
+      return vectorsError(
+        VectorsErrorCode.InvalidVector,
+        `${p.path} must be a finite number within the 32-bit float range.`,
+        { errors },
+      );
+    case 'zero':
+      return vectorsError(
+        VectorsErrorCode.ZeroVector,
+        `${p.path} is all zeros, which has no cosine similarity.`,
+        { errors },
+      );
+    case 'id':
+      return vectorsError(VectorsErrorCode.InvalidVectorId, `${p.path} ${p.message}.`, { errors });
+    case 'duplicate':
+      return vectorsError(
+        VectorsErrorCode.DuplicateVectorId,
+        `${p.path}: "${p.id}" appears more than once in the batch.`,
+        { errors },
+      );
+    case 'metadata':
+      return vectorsError(VectorsErrorCode.InvalidMetadata, `${p.path} ${p.message}.`, { errors });
+    case 'too_many':
+      return vectorsError(
+        VectorsErrorCode.BatchTooLarge,
+        `${p.path} holds ${p.count} items; at most ${p.limit} per call.`,
+        {
+          errors,
+          limit: p.limit,
+        },
+      );
+    case 'empty':
+      return vectorsError(VectorsErrorCode.EmptyBatch, `${p.path} is empty.`, { errors });
+    case 'shape':
+      return vectorsError(VectorsErrorCode.InvalidVector, `${p.path} ${p.message}.`, { errors });
+  }
+}
+
+function describe(p: VectorProblem): string {
+  switch (p.kind) {
+    case 'dimension':
+      return `expected ${p.expected} values, got ${p.actual}`;
+    case 'value':
+      return 'must be a finite 32-bit float';
+    case 'zero':
+      return 'must not be all zeros for a cosine collection';
+    case 'duplicate':
+      return `duplicate id "${p.id}"`;
+    case 'too_many':
+      return `at most ${p.limit} items`;
+    case 'empty':
+      return 'must not be empty';
+    default:
+      return p.message;
+  }
+}

@@ -1,0 +1,62 @@
+// globalSetup runs outside jest's module mapper: resolve the @app/@libs aliases from tsconfig.
+import 'tsconfig-paths/register';
+import { Client } from 'pg';
+import { generateSecret, hashSecret } from '@libs/api-key';
+import { runMigrations } from '@app/database/migrations-runner';
+import { appUrl, ownerUrl, PG_ADMIN_URL, redisUrl, TEST_DB } from './test-env';
+
+/**
+ * Runs once per `jest` run, before the e2e suites: a fresh database with the two roles of a real
+ * deployment (owner for migrations, a non-owner app role for requests), migrated, with a platform
+ * admin token the suites share. When DATABASE_URL is given, that database is used as it is.
+ */
+export default async function globalSetup(): Promise<void> {
+  const external = Boolean(process.env.DATABASE_URL);
+  if (!external) {
+    const admin = new Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    try {
+      await admin.query(`
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quiver_owner') THEN
+            CREATE ROLE quiver_owner LOGIN PASSWORD 'quiver_owner' NOSUPERUSER NOBYPASSRLS;
+          END IF;
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quiver_app') THEN
+            CREATE ROLE quiver_app LOGIN PASSWORD 'quiver_app' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+          END IF;
+        END $$`);
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+        [TEST_DB],
+      );
+      await admin.query(`DROP DATABASE IF EXISTS "${TEST_DB}"`);
+      await admin.query(`CREATE DATABASE "${TEST_DB}" OWNER quiver_owner`);
+    } finally {
+      await admin.end();
+    }
+    // pgvector is not a trusted extension: a superuser creates it, the owner's migrations find it.
+    const dbAdmin = new Client({
+      connectionString: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${TEST_DB}`),
+    });
+    await dbAdmin.connect();
+    await dbAdmin.query('CREATE EXTENSION IF NOT EXISTS vector');
+    await dbAdmin.end();
+    const [app, owner] = [appUrl(), ownerUrl()];
+    process.env.DATABASE_URL = app;
+    process.env.DATABASE_OWNER_URL = owner;
+  }
+  process.env.REDIS_URL = redisUrl();
+  process.env.QUEUE_PREFIX = `{quiver-test-${TEST_DB}}`;
+  await runMigrations(ownerUrl(), true);
+
+  // A platform admin credential for the suites, stored the way bootstrap stores one (hash only).
+  const token = generateSecret('qvp', 'test').secret;
+  const owner = new Client({ connectionString: ownerUrl() });
+  await owner.connect();
+  await owner.query(
+    `INSERT INTO platform_tokens (id, name, token_hash) VALUES (gen_random_uuid(), 'e2e', $1)`,
+    [hashSecret(token)],
+  );
+  await owner.end();
+  process.env.QUIVER_TEST_PLATFORM_TOKEN = token;
+}
