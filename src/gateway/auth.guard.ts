@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { TenantContext } from '@app/common/context/tenant-context';
@@ -20,6 +20,8 @@ const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly logger = new Logger('AuthGuard');
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: KeysService,
@@ -75,6 +77,7 @@ export class AuthGuard implements CanActivate {
       scopes: key.scopes,
     });
     rememberTenantForLog(req.raw, key.tenantId);
+    this.logger.debug({ keyId: key.keyId }, 'api key accepted');
     return true;
   }
 }

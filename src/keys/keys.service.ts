@@ -9,6 +9,7 @@ import { OutboxService } from '@app/events/outbox.service';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { ApiKeyView, ApiKeyWithSecret, KeyStatus } from './dto/key.response';
 import { KeyCache, VerifiedKey } from './key-cache';
+import { KeyInvalidationService } from './key-invalidation.service';
 import { KeysErrorCode, keysError } from './keys.errors';
 import { Scope } from './scopes';
 
@@ -62,11 +63,9 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     private readonly db: Db,
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
+    private readonly invalidation: KeyInvalidationService,
   ) {
-    this.cache = new KeyCache(
-      config.env.API_KEY_CACHE_TTL_MS,
-      Math.min(2000, config.env.API_KEY_CACHE_TTL_MS),
-    );
+    this.cache = invalidation.cache;
   }
 
   onModuleInit(): void {
@@ -140,7 +139,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       return updated;
     });
     // After commit and before returning: from here on this instance refuses the key.
-    this.cache.invalidateKey(keyId);
+    this.invalidation.key(keyId);
     return toView(row);
   }
 
@@ -168,13 +167,13 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       });
       return updated;
     });
-    this.cache.invalidateKey(keyId);
+    this.invalidation.key(keyId);
     return { ...toView(row), secret: generated.secret };
   }
 
   /** Tenant lifecycle changes make cached tenant states stale. */
   forgetTenant(tenantId: string): void {
-    this.cache.invalidateTenant(tenantId);
+    this.invalidation.tenant(tenantId);
   }
 
   private async findForUpdate(tx: Tx, keyId: string, lock: boolean): Promise<KeyRow> {

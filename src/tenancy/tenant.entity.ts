@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export type TenantStatus = 'active' | 'suspended' | 'pending_deletion';
+export const TENANT_STATUSES = ['active', 'suspended', 'pending_deletion'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 /** A platform table: no tenant_id and no row-level security; only platform endpoints reach it. */
 @Entity({ name: 'tenants' })

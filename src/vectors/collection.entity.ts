@@ -10,9 +10,11 @@ import {
 } from 'typeorm';
 import { TenantEntity } from '@app/tenancy/tenant.entity';
 
-export type Metric = 'cosine' | 'l2' | 'dot';
+export const METRIC_VALUES = ['cosine', 'l2', 'dot'] as const;
+export type Metric = (typeof METRIC_VALUES)[number];
 /** hnsw: vector(d) index; hnsw_halfvec: halfvec(d) index (2,001..4,000 dims); none: exact search only. */
-export type IndexKind = 'hnsw' | 'hnsw_halfvec' | 'none';
+export const INDEX_KINDS = ['hnsw', 'hnsw_halfvec', 'none'] as const;
+export type IndexKind = (typeof INDEX_KINDS)[number];
 
 /**
  * A collection's vectors live in their own partition of the `vectors` table (created by

@@ -1,6 +1,8 @@
-import { Scope } from '../scopes';
+import { ApiProperty } from '@nestjs/swagger';
+import { Scope, SCOPES } from '../scopes';
 
-export type KeyStatus = 'active' | 'revoked' | 'expired';
+export const KEY_STATUSES = ['active', 'revoked', 'expired'] as const;
+export type KeyStatus = (typeof KEY_STATUSES)[number];
 
 export class ApiKeyView {
   /** @example "0b0f6b4e-2f6d-4c36-9a3e-8d3c8a1f2e11" */
@@ -8,7 +10,9 @@ export class ApiKeyView {
   /** @example "search-service (prod)" */
   name!: string;
   /** @example ["vectors:read"] */
+  @ApiProperty({ enum: SCOPES, isArray: true })
   scopes!: Scope[];
+  @ApiProperty({ enum: KEY_STATUSES })
   status!: KeyStatus;
   /** Last four characters of the current secret, to tell keys apart. @example "x9Qa" */
   last4!: string;

@@ -1,4 +1,5 @@
-import type { TenantStatus } from '../tenant.entity';
+import { ApiProperty } from '@nestjs/swagger';
+import { TENANT_STATUSES, TenantStatus } from '../tenant.entity';
 
 export class TenantView {
   /** @example "6a1f4c2e-8f0b-4f7c-a3c4-0e9a8d1b2c3d" */
@@ -9,6 +10,7 @@ export class TenantView {
   name!: string;
   /** @example "pro" */
   plan!: string;
+  @ApiProperty({ enum: TENANT_STATUSES })
   status!: TenantStatus;
   settingsVersion!: number;
   suspendedAt!: string | null;

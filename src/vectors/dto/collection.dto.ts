@@ -1,7 +1,8 @@
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import type { IndexKind, Metric } from '../collection.entity';
+import { ApiProperty } from '@nestjs/swagger';
+import { INDEX_KINDS, IndexKind, Metric, METRIC_VALUES } from '../collection.entity';
 
-export const METRICS: Metric[] = ['cosine', 'l2', 'dot'];
+export const METRICS: readonly Metric[] = METRIC_VALUES;
 export const MAX_DIMENSION = 16000;
 
 export class CreateCollectionDto {
@@ -29,6 +30,7 @@ export class CreateCollectionDto {
 
 export class CollectionIndexView {
   /** hnsw (vector), hnsw_halfvec (half precision, 2,001-4,000 dims) or none (exact search only). */
+  @ApiProperty({ enum: INDEX_KINDS })
   kind!: IndexKind;
   /** Whether `mode: "approximate"` search is available. */
   approximateSearch!: boolean;
@@ -44,6 +46,7 @@ export class CollectionView {
   /** @example 1536 */
   dimension!: number;
   /** @example "cosine" */
+  @ApiProperty({ enum: METRIC_VALUES })
   metric!: Metric;
   index!: CollectionIndexView;
   /** Present on GET of a single collection. @example 120000 */

@@ -166,5 +166,6 @@ export class SearchMatch {
 export class SearchResult {
   matches!: SearchMatch[];
   /** Which search actually ran. */
+  @ApiProperty({ enum: ['exact', 'approximate'] })
   mode!: 'exact' | 'approximate';
 }
