@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
+import { exitIfShutdownHangs } from './common/shutdown';
 import { AppConfig } from './config/app-config';
 import { ConfigError } from './config/config.schema';
 import { DATABASE_CONNECTION, DatabaseConnection } from './database/database.module';
@@ -11,6 +12,7 @@ import { PlatformAuthService } from './platform/platform-auth.service';
 async function bootstrap(): Promise<void> {
   const config = AppConfig.fromEnvironment();
   const app = await createApp(config);
+  exitIfShutdownHangs(config.env.SHUTDOWN_TIMEOUT_MS);
   await app.get(PlatformAuthService).bootstrap();
   await app.listen(config.env.PORT, config.env.HOST);
 

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { exitIfShutdownHangs } from './common/shutdown';
 import { AppConfig } from './config/app-config';
 import { ConfigError } from './config/config.schema';
 import { JobsService } from './jobs/jobs.service';
@@ -20,6 +21,7 @@ async function bootstrap(): Promise<void> {
   });
   app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();
+  exitIfShutdownHangs(config.env.SHUTDOWN_TIMEOUT_MS);
   app.get(JobsService).startWorker();
   new Logger('Worker').log('worker started: consuming jobs from Redis');
 }

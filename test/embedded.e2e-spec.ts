@@ -41,11 +41,17 @@ describe('embedded mode (PGlite, no DATABASE_URL, no REDIS_URL)', () => {
 
     const t = await admin('POST', '/tenants', { slug: 'embedded-co', name: 'Embedded Co' });
     expect(t.status).toBe(201);
-    const k = await admin('POST', `/tenants/${t.body.id}/keys`, { name: 'admin', scopes: ['tenant:admin'] });
+    const k = await admin('POST', `/tenants/${t.body.id}/keys`, {
+      name: 'admin',
+      scopes: ['tenant:admin'],
+    });
     const key = k.body.secret as string;
-    const call = (method: string, p: string, body?: unknown) => api!.request(method, `/v1${p}`, { token: key, body });
+    const call = (method: string, p: string, body?: unknown) =>
+      api!.request(method, `/v1${p}`, { token: key, body });
 
-    expect((await call('POST', '/collections', { name: 'notes', dimension: 4, metric: 'l2' })).status).toBe(201);
+    expect(
+      (await call('POST', '/collections', { name: 'notes', dimension: 4, metric: 'l2' })).status,
+    ).toBe(201);
     const up = await call('POST', '/collections/notes/vectors', {
       vectors: [
         { id: 'near', values: [1, 1, 1, 1], metadata: { kind: 'a' } },
@@ -53,7 +59,10 @@ describe('embedded mode (PGlite, no DATABASE_URL, no REDIS_URL)', () => {
       ],
     });
     expect(up.body).toEqual({ upserted: 2, inserted: 2, updated: 0 });
-    const first = await call('POST', '/collections/notes/search', { vector: [1, 1, 1, 1.1], topK: 2 });
+    const first = await call('POST', '/collections/notes/search', {
+      vector: [1, 1, 1, 1.1],
+      topK: 2,
+    });
     expect(first.status).toBe(200);
     expect(first.body.matches.map((m: { id: string }) => m.id)).toEqual(['near', 'far']);
 
@@ -73,11 +82,17 @@ describe('embedded mode (PGlite, no DATABASE_URL, no REDIS_URL)', () => {
   it('runs requests as the app role under row-level security, as production does', async () => {
     const db = api!.app.get(Db);
     // PGlite's only login is a superuser; the transaction switches to quiver_app, so RLS applies.
-    const [who] = await db.platform((tx) => tx.query<{ user: string }>('SELECT current_user AS user'));
+    const [who] = await db.platform((tx) =>
+      tx.query<{ user: string }>('SELECT current_user AS user'),
+    );
     expect(who.user).toBe('quiver_app');
-    const [unscoped] = await db.platform((tx) => tx.query<{ n: number }>('SELECT count(*)::int AS n FROM collections'));
+    const [unscoped] = await db.platform((tx) =>
+      tx.query<{ n: number }>('SELECT count(*)::int AS n FROM collections'),
+    );
     expect(unscoped.n).toBe(0);
-    const [any] = await db.platform((tx) => tx.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants'));
+    const [any] = await db.platform((tx) =>
+      tx.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants'),
+    );
     expect(any.n).toBeGreaterThan(0);
   });
 });

@@ -12,7 +12,9 @@ describe('OpenAPI document', () => {
   it('matches the committed openapi.json (run `npm run openapi` after changing the API)', async () => {
     const served = await api.request('GET', '/openapi.json');
     expect(served.status).toBe(200);
-    const committed: unknown = JSON.parse(readFileSync(path.resolve(__dirname, '..', 'openapi.json'), 'utf8'));
+    const committed: unknown = JSON.parse(
+      readFileSync(path.resolve(__dirname, '..', 'openapi.json'), 'utf8'),
+    );
     expect(served.body).toEqual(committed);
   });
 });
