@@ -1,0 +1,50 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '@app/database/data-source-options';
+import { runMigrations } from '@app/database/migrations-runner';
+import { ownerUrl, PG_ADMIN_URL } from './support/test-env';
+
+/** Migrations are the only way the schema changes: they match the entities and they undo cleanly. */
+describe('migrations', () => {
+  it('leave nothing for migration:generate to do (entities and schema agree)', async () => {
+    const ds = new DataSource({ ...dataSourceOptions(ownerUrl(), 1), logging: false });
+    await ds.initialize();
+    try {
+      const pending = await ds.driver.createSchemaBuilder().log();
+      expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('revert to an empty schema and apply again on a scratch database', async () => {
+    const name = `quiver_migrations_${process.pid}`;
+    const admin = new Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.query(`CREATE DATABASE ${name} OWNER quiver_owner`);
+    const url = ownerUrl().replace(/\/[^/]*$/, `/${name}`);
+    const scratchAdmin = new Client({
+      connectionString: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`),
+    });
+    await scratchAdmin.connect();
+    await scratchAdmin.query('CREATE EXTENSION vector');
+    await scratchAdmin.end();
+    try {
+      expect(await runMigrations(url, true)).toHaveLength(2);
+      const ds = new DataSource({ ...dataSourceOptions(url, 1), logging: false });
+      await ds.initialize();
+      await ds.undoLastMigration({ transaction: 'each' });
+      await ds.undoLastMigration({ transaction: 'each' });
+      const [{ n }] = await ds.query<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'typeorm_migrations'`,
+      );
+      expect(n).toBe(0);
+      await ds.destroy();
+      expect(await runMigrations(url, true)).toHaveLength(2);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});
