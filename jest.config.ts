@@ -30,6 +30,8 @@ transform['^.+\\.js$'] = [
 const transformIgnorePatterns = [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`];
 
 const config: Config = {
+  // A global option: jest ignores it inside `projects`. e2e tests boot apps and talk to real services.
+  testTimeout: 60_000,
   projects: [
     {
       displayName: 'unit',
@@ -49,7 +51,6 @@ const config: Config = {
       transform,
       transformIgnorePatterns,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
-      testTimeout: 60_000,
       slowTestThreshold: 20,
     },
   ],

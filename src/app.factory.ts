@@ -1,15 +1,21 @@
-import { RequestMethod, ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  Logger as NestLogger,
+  RequestMethod,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from '@fastify/helmet';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { TenantContext } from './common/context/tenant-context';
 import { CommonErrorCode, commonError } from './common/errors/common-errors';
-import { ProblemFilter } from './common/errors/problem.filter';
+import { ProblemFilter, sendProblem, toAppException } from './common/errors/problem.filter';
 import { AppConfig } from './config/app-config';
 import {
   API_KEY_HEADER_SCHEME,
@@ -65,11 +71,18 @@ export function openApiDocument(app: NestFastifyApplication): OpenAPIObject {
 
 /** Builds the HTTP application (not yet listening). main.ts and the e2e tests both use it. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const frameworkLogger = new NestLogger('Fastify');
   const adapter = new FastifyAdapter({
     bodyLimit: config.env.BODY_LIMIT_BYTES,
     genReqId: requestId,
     trustProxy: false,
     logger: false,
+    // Errors Fastify raises before routing (a malformed URL, an over-long path parameter) become
+    // problem documents too.
+    frameworkErrors: (err: Error, req: FastifyRequest, reply: FastifyReply) => {
+      void reply.header('x-request-id', req.id);
+      sendProblem(reply, req, toAppException(err, frameworkLogger));
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
@@ -133,5 +146,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     useGlobalPrefix: false,
   });
   await app.init();
+  // The API speaks JSON only. Fastify parses text/plain and Nest's adapter urlencoded forms by
+  // default; without a parser such bodies get 415. (SAML's form POST will bring its own parser.)
+  fastify.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
   return app;
 }

@@ -10,6 +10,7 @@ export type EventType =
   | 'tenant.settings_updated'
   | 'tenant.suspended'
   | 'tenant.resumed'
+  | 'tenant.deletion_cancelled'
   | 'tenant.deletion_scheduled'
   | 'api_key.created'
   | 'api_key.revoked'

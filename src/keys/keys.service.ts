@@ -152,7 +152,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     const row = await this.db.tenant(tenantId, async (tx) => {
       const current = await this.findForUpdate(tx, keyId, true);
       if (current.revoked_at)
-        throw keysError(KeysErrorCode.KeyRevoked, 'A revoked key cannot be rotated.');
+        throw keysError(KeysErrorCode.KeyAlreadyRevoked, 'A revoked key cannot be rotated.');
       const [updated] = await tx.query<KeyRow>(
         `UPDATE api_keys SET
            previous_secret_hash = CASE WHEN $2::int > 0 THEN secret_hash END,

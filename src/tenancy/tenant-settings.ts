@@ -38,9 +38,14 @@ export function parseTenantSettings(
   if (result.success) return { ok: true, settings: result.data };
   return {
     ok: false,
-    errors: result.error.issues.map((i) => ({
-      path: i.path.join('.') || '(root)',
-      message: i.message,
-    })),
+    // zod reports unknown keys once for their parent object; name each unknown key instead.
+    errors: result.error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((key) => ({
+            path: [...i.path, key].join('.'),
+            message: 'is not a known setting',
+          }))
+        : [{ path: i.path.join('.') || '(root)', message: i.message }],
+    ),
   };
 }

@@ -107,9 +107,13 @@ export class TenantsService implements OnApplicationBootstrap {
       params.push(query.status);
       where.push(`status = $${params.length}`);
     }
+    // The cursor carries created_at at the database's microsecond precision: a JS Date would round it
+    // to milliseconds and the next page would repeat the last row.
     const rows = await this.db.platform((tx) =>
-      tx.query<TenantRow>(
-        `SELECT ${TENANT_COLUMNS} FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      tx.query<TenantRow & { cursor_ts: string }>(
+        `SELECT ${TENANT_COLUMNS},
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_ts
+         FROM tenants ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY created_at, id LIMIT $1`,
         params,
       ),
@@ -118,7 +122,7 @@ export class TenantsService implements OnApplicationBootstrap {
     const last = page[page.length - 1];
     return {
       items: page.map(toView),
-      nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
+      nextCursor: rows.length > limit && last ? encodeCursor(last.cursor_ts, last.id) : null,
     };
   }
 
@@ -134,7 +138,9 @@ export class TenantsService implements OnApplicationBootstrap {
         [id, dto.name ?? null, dto.plan ?? null],
       );
       await this.event(tx, id, 'tenant.updated', {
-        changed: Object.keys(dto),
+        changed: Object.entries(dto)
+          .filter(([, v]) => v !== undefined)
+          .map(([k]) => k),
         plan: row.plan,
         previousPlan: current.plan,
       });
@@ -159,10 +165,12 @@ export class TenantsService implements OnApplicationBootstrap {
         'Send the ETag of the settings you read as If-Match.',
       );
     }
-    const expected = parseEtag(ifMatch);
+    // RFC 9110: If-Match uses strong comparison (a weak W/"n" never matches); "*" matches any
+    // current document.
+    const expected = ifMatch.trim() === '*' ? 'any' : parseEtag(ifMatch);
     const settings = this.validateSettings(input);
     const row = await this.mutate(id, async (tx, current) => {
-      if (expected === undefined || current.settings_version !== expected) {
+      if (expected !== 'any' && current.settings_version !== expected) {
         throw tenancyError(
           TenancyErrorCode.SettingsVersionMismatch,
           `The settings are at version ${current.settings_version}; re-read them and apply your change again.`,
@@ -188,15 +196,35 @@ export class TenantsService implements OnApplicationBootstrap {
     return this.transition(id, ['active'], 'suspended', 'tenant.suspended', `suspended_at = now()`);
   }
 
-  /** Resumes a suspended tenant, or cancels a pending deletion before the purge runs. */
+  /**
+   * Resumes a suspended tenant, or cancels a pending deletion before the purge runs. Cancelling a
+   * deletion does not lift a suspension that was in force when the deletion was requested: the
+   * tenant goes back to suspended, and a second resume makes it active.
+   */
   async resume(id: string): Promise<TenantView> {
-    return this.transition(
-      id,
-      ['suspended', 'pending_deletion'],
-      'active',
-      'tenant.resumed',
-      `suspended_at = NULL, deletion_requested_at = NULL, purge_after = NULL`,
-    );
+    const row = await this.mutate(id, async (tx, current) => {
+      if (current.status === 'active') {
+        throw tenancyError(TenancyErrorCode.InvalidTenantState, 'The tenant is already active.', {
+          status: current.status,
+        });
+      }
+      const cancelling = current.status === 'pending_deletion';
+      const to: TenantStatus = cancelling && current.suspended_at ? 'suspended' : 'active';
+      const [updated] = await tx.query<TenantRow>(
+        `UPDATE tenants SET status = $2,
+           suspended_at = CASE WHEN $2 = 'active' THEN NULL ELSE suspended_at END,
+           deletion_requested_at = NULL, purge_after = NULL, updated_at = now()
+         WHERE id = $1 RETURNING ${TENANT_COLUMNS}`,
+        [id, to],
+      );
+      await this.event(tx, id, cancelling ? 'tenant.deletion_cancelled' : 'tenant.resumed', {
+        previousStatus: current.status,
+        status: to,
+      });
+      return updated;
+    });
+    this.keys.forgetTenant(id);
+    return toView(row);
   }
 
   async scheduleDeletion(id: string, purgeNow: boolean): Promise<TenantView> {
@@ -220,21 +248,34 @@ export class TenantsService implements OnApplicationBootstrap {
       return updated;
     });
     this.keys.forgetTenant(id);
-    if (purgeNow) await this.jobs.enqueue(PURGE_JOB, { tenantId: id }, { jobId: `purge-${id}` });
+    if (purgeNow) await this.enqueuePurge(id, row.purge_after!);
     return toView(row);
   }
 
   /** Finds tenants whose grace period is over and queues one purge job each. */
   async enqueueDuePurges(): Promise<number> {
     const due = await this.db.platform((tx) =>
-      tx.query<{ id: string }>(
-        `SELECT id FROM tenants WHERE status = 'pending_deletion' AND purge_after <= now() ORDER BY purge_after LIMIT 100`,
+      tx.query<{ id: string; purge_after: Date }>(
+        `SELECT id, purge_after FROM tenants WHERE status = 'pending_deletion' AND purge_after <= now()
+         ORDER BY purge_after LIMIT 100`,
       ),
     );
-    for (const { id } of due)
-      await this.jobs.enqueue(PURGE_JOB, { tenantId: id }, { jobId: `purge-${id}` });
+    for (const t of due) await this.enqueuePurge(t.id, t.purge_after);
     if (due.length) this.logger.log(`queued ${due.length} tenant purge(s)`);
     return due.length;
+  }
+
+  /**
+   * One purge job per deletion request: the job id is deduplicated by BullMQ for as long as the job
+   * is kept (also after it completed), so it names the request (its purge_after), not just the
+   * tenant. A purge that finds the tenant resumed or not yet due does nothing, so repeats are safe.
+   */
+  private enqueuePurge(tenantId: string, purgeAfter: Date): Promise<void> {
+    return this.jobs.enqueue(
+      PURGE_JOB,
+      { tenantId },
+      { jobId: `purge-${tenantId}-${purgeAfter.getTime()}` },
+    );
   }
 
   private async transition(
@@ -309,12 +350,12 @@ export function settingsEtag(version: number): string {
 }
 
 function parseEtag(value: string): number | undefined {
-  const m = /^(?:W\/)?"(\d{1,9})"$/.exec(value.trim());
+  const m = /^"(\d{1,9})"$/.exec(value.trim());
   return m ? Number(m[1]) : undefined;
 }
 
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(`${createdAt}|${id}`).toString('base64url');
 }
 
 function decodeCursor(cursor: string): { createdAt: string; id: string } {

@@ -4,7 +4,12 @@ import { AppConfig } from '@app/config/app-config';
 import { Db, Tx } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
 import type { IndexKind, Metric } from './collection.entity';
-import { CollectionIndexView, CollectionView, CreateCollectionDto } from './dto/collection.dto';
+import {
+  COLLECTION_NAME_RE,
+  CollectionIndexView,
+  CollectionView,
+  CreateCollectionDto,
+} from './dto/collection.dto';
 import { VectorsErrorCode, vectorsError } from './vectors.errors';
 
 /** pgvector's HNSW limits: 2,000 dimensions as vector, 4,000 as halfvec. */
@@ -123,7 +128,8 @@ export class CollectionsService {
   }
 
   private async findByName<R extends CollectionRow>(tx: Tx, sql: string, name: string): Promise<R> {
-    const [row] = await tx.query<R>(sql, [name]);
+    // A name no collection could have (NUL, slashes, too long) is simply not found, without a query.
+    const [row] = COLLECTION_NAME_RE.test(name) ? await tx.query<R>(sql, [name]) : [];
     if (!row) {
       throw vectorsError(
         VectorsErrorCode.CollectionNotFound,

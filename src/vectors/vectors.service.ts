@@ -16,7 +16,13 @@ import {
   StoredVector,
   UpsertResult,
 } from './dto/vectors.dto';
-import { checkBatch, checkValues, toVectorLiteral, VectorProblem } from './vector-validation';
+import {
+  checkBatch,
+  checkId,
+  checkValues,
+  toVectorLiteral,
+  VectorProblem,
+} from './vector-validation';
 import { VectorsErrorCode, vectorsError } from './vectors.errors';
 
 const DISTANCE_OPERATOR = { cosine: '<=>', l2: '<->', dot: '<#>' } as const;
@@ -77,6 +83,7 @@ export class VectorsService {
     collectionName: string,
     dto: FetchVectorsDto,
   ): Promise<FetchResult> {
+    assertIds(dto.ids);
     const includeValues = dto.includeValues ?? true;
     const includeMetadata = dto.includeMetadata ?? true;
     const rows = await this.db.tenant(tenantId, async (tx) => {
@@ -111,6 +118,7 @@ export class VectorsService {
         'Give either ids or filter (not both).',
       );
     }
+    if (byIds) assertIds(dto.ids!);
     if (byFilter && Object.keys(dto.filter!).length === 0) {
       throw vectorsError(
         VectorsErrorCode.InvalidDeleteRequest,
@@ -239,6 +247,14 @@ export function searchSql(
   return `SELECT id, distance${includeValues ? ', embedding::real[] AS values' : ''}${includeMetadata ? ', metadata' : ''}
     FROM (SELECT id, embedding, metadata, ${distance} AS distance FROM vectors WHERE ${where} ORDER BY ${orderBy} LIMIT $3) s
     ORDER BY distance, id`;
+}
+
+/** Ids in fetch and delete follow the upsert rules, so none can break the query (NUL, length). */
+function assertIds(ids: readonly string[]): void {
+  for (let i = 0; i < ids.length; i++) {
+    const problem = checkId(ids[i], `ids[${i}]`);
+    if (problem) throw problemToError(problem);
+  }
 }
 
 function toScore(metric: 'cosine' | 'l2' | 'dot', distance: number): number {

@@ -4,6 +4,7 @@ import { defineErrors } from './app-exception';
 export enum CommonErrorCode {
   ValidationFailed = 'validation_failed',
   BadRequest = 'bad_request',
+  UriTooLong = 'uri_too_long',
   InvalidJson = 'invalid_json',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
@@ -22,6 +23,7 @@ export enum CommonErrorCode {
 export const commonError = defineErrors<CommonErrorCode>({
   [CommonErrorCode.ValidationFailed]: { status: 400, title: 'Request validation failed' },
   [CommonErrorCode.BadRequest]: { status: 400, title: 'Bad request' },
+  [CommonErrorCode.UriTooLong]: { status: 414, title: 'URI too long' },
   [CommonErrorCode.InvalidJson]: { status: 400, title: 'Request body is not valid JSON' },
   [CommonErrorCode.PayloadTooLarge]: { status: 413, title: 'Request body too large' },
   [CommonErrorCode.UnsupportedMediaType]: { status: 415, title: 'Unsupported media type' },

@@ -40,6 +40,10 @@ function fromFastifyError(err: FastifyLikeError): AppException {
         CommonErrorCode.UnsupportedMediaType,
         'Send the body as application/json.',
       );
+    case 'FST_ERR_BAD_URL':
+      return commonError(CommonErrorCode.BadRequest, 'The URL is malformed.');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return commonError(CommonErrorCode.UriTooLong, 'A path parameter is too long.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return commonError(CommonErrorCode.InvalidJson, 'The JSON body is empty.');
     default:
@@ -117,6 +121,10 @@ export function renderProblem(
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, ex: AppException): void {
   for (const [name, value] of Object.entries(ex.headers)) void reply.header(name, value);
+  // RFC 9110 15.5.2: every 401 names the scheme to authenticate with.
+  if (ex.status === 401 && !ex.headers['www-authenticate']) {
+    void reply.header('www-authenticate', 'Bearer realm="quiver", error="invalid_token"');
+  }
   const path = request.url.split('?')[0];
   void reply
     .status(ex.status)

@@ -4,6 +4,7 @@ import { INDEX_KINDS, IndexKind, Metric, METRIC_VALUES } from '../collection.ent
 
 export const METRICS: readonly Metric[] = METRIC_VALUES;
 export const MAX_DIMENSION = 16000;
+export const COLLECTION_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class CreateCollectionDto {
   /**
@@ -11,7 +12,7 @@ export class CreateCollectionDto {
    * @example "products"
    */
   @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+  @Matches(COLLECTION_NAME_RE, {
     message: 'name must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
   })
   name!: string;
