@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Db } from '@app/database/db';
+import { lockPartitionDdl } from '@app/database/partition-ddl';
 
 /** Tables holding tenant rows, children first. The isolation test checks this list is complete. */
 export const TENANT_OWNED_TABLES = ['vectors', 'collections', 'api_keys', 'outbox'] as const;
@@ -24,6 +25,7 @@ export class TenantPurger {
         );
         // Resumed, not yet due, or already purged: nothing to do (jobs may run more than once).
         if (!tenant || tenant.status !== 'pending_deletion' || !tenant.due) return false;
+        await lockPartitionDdl(tx);
         const collections = await tx.query<{ id: string }>(`SELECT id FROM collections`);
         for (const c of collections)
           await tx.query(`SELECT quiver_drop_collection_partition($1)`, [c.id]);

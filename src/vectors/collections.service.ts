@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config/app-config';
 import { Db, Tx } from '@app/database/db';
+import { lockPartitionDdl } from '@app/database/partition-ddl';
 import { OutboxService } from '@app/events/outbox.service';
 import type { IndexKind, Metric } from './collection.entity';
 import {
@@ -46,6 +47,7 @@ export class CollectionsService {
     const metric = dto.metric ?? 'cosine';
     const indexKind = indexKindFor(dto.dimension);
     const row = await this.db.tenant(tenantId, async (tx) => {
+      await lockPartitionDdl(tx);
       const [created] = await tx
         .query<CollectionRow>(
           `INSERT INTO collections (tenant_id, id, name, dimension, metric, index_kind)
@@ -98,6 +100,7 @@ export class CollectionsService {
   /** Deletes the collection and, with its partition, all its vectors, in one transaction. */
   async delete(tenantId: string, name: string): Promise<void> {
     await this.db.tenant(tenantId, async (tx) => {
+      await lockPartitionDdl(tx);
       const c = await this.resolve(tx, name, true);
       await tx.query(`SELECT quiver_drop_collection_partition($1)`, [c.id]);
       await tx.execute(`DELETE FROM collections WHERE id = $1`, [c.id]);

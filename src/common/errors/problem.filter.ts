@@ -19,6 +19,11 @@ interface FastifyLikeError {
 export function toAppException(exception: unknown, logger: Logger): AppException {
   if (exception instanceof AppException) return exception;
   if (exception instanceof HttpException) return fromHttpException(exception);
+  const transient = transientDatabaseError(exception);
+  if (transient) {
+    logger.warn({ err: exception }, 'transient database error');
+    return transient;
+  }
   const fst = exception as FastifyLikeError;
   if (fst && typeof fst.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
     return fromFastifyError(fst);
@@ -26,6 +31,25 @@ export function toAppException(exception: unknown, logger: Logger): AppException
   const errorId = randomUUID();
   logger.error({ err: exception, errorId }, 'unhandled error');
   return commonError(CommonErrorCode.InternalError, 'An unexpected error occurred.', { errorId });
+}
+
+/**
+ * Deadlocks, serialization failures, lock and statement timeouts, and a database that cannot be
+ * reached are worth retrying: 503 with Retry-After, not a 500.
+ */
+const TRANSIENT_PG_CODES = new Set(['40P01', '40001', '55P03', '57014', '57P01', '53300']);
+const TRANSIENT_NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+function transientDatabaseError(exception: unknown): AppException | undefined {
+  const code = (exception as { code?: unknown })?.code;
+  if (typeof code !== 'string') return undefined;
+  if (!TRANSIENT_PG_CODES.has(code) && !TRANSIENT_NET_CODES.has(code)) return undefined;
+  return commonError(
+    CommonErrorCode.ServiceUnavailable,
+    'The database is busy or unreachable; retry shortly.',
+    {},
+    { 'retry-after': '1' },
+  );
 }
 
 function fromFastifyError(err: FastifyLikeError): AppException {

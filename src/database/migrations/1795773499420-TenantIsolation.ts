@@ -107,9 +107,12 @@ export class TenantIsolation1795773499420 implements MigrationInterface {
         END IF;
         PERFORM set_config('lock_timeout', '5s', true);
         part := 'vectors_c_' || replace(c.id::text, '-', '');
-        EXECUTE format('CREATE TABLE %I PARTITION OF vectors FOR VALUES IN (%L)', part, c.id);
-        EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (tenant_id = %L AND vector_dims(embedding) = %s)',
-          part, part || '_check', c.tenant_id, c.dimension);
+        -- Built as a plain table, then attached: CREATE TABLE ... PARTITION OF would take an ACCESS
+        -- EXCLUSIVE lock on vectors and stall every tenant's searches, ATTACH PARTITION takes only
+        -- SHARE UPDATE EXCLUSIVE. The CHECK on collection_id lets the attach skip its scan.
+        EXECUTE format('CREATE TABLE %I (LIKE vectors INCLUDING DEFAULTS)', part);
+        EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (collection_id = %L AND tenant_id = %L AND vector_dims(embedding) = %s)',
+          part, part || '_check', c.id, c.tenant_id, c.dimension);
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', part);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', part);
         EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (%s) WITH CHECK (%s)', part, pred, pred);
@@ -119,6 +122,7 @@ export class TenantIsolation1795773499420 implements MigrationInterface {
           EXECUTE format('CREATE INDEX %I ON %I USING hnsw ((embedding::%s(%s)) %s_%s_ops) WITH (m = %s, ef_construction = %s)',
             part || '_hnsw', part, typ, c.dimension, typ, ops, p_m, p_ef_construction);
         END IF;
+        EXECUTE format('ALTER TABLE vectors ATTACH PARTITION %I FOR VALUES IN (%L)', part, c.id);
       END $fn$`);
 
     await q.query(`

@@ -11,6 +11,7 @@ export class CreateCollectionDto {
    * Unique within the tenant; letters, digits, '.', '_' and '-'.
    * @example "products"
    */
+  @ApiProperty({ pattern: COLLECTION_NAME_RE.source })
   @IsString()
   @Matches(COLLECTION_NAME_RE, {
     message: 'name must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',

@@ -1,0 +1,286 @@
+import type { Pool } from 'pg';
+import { DATABASE_CONNECTION, DatabaseConnection } from '@app/database/database.module';
+import { Db } from '@app/database/db';
+import { HttpResponse, startApp, TestApp } from './support/harness';
+import { Seeded, seedTenant, SHARED_NAME } from './support/isolation-fixtures';
+
+/**
+ * Pooled connections pass from tenant to tenant. The tenant (and the role, and a looked-up key hash)
+ * is set transaction-locally, so whatever a connection did for one tenant must be gone before the
+ * next user gets it: on success, on a handled error, and on an SQL error.
+ */
+
+function poolOf(api: TestApp): Pool {
+  return api.app.get<DatabaseConnection>(DATABASE_CONNECTION).pool;
+}
+
+type Check = (r: HttpResponse) => void;
+
+/** One request of tenant `me` and what its response may contain: only `me`'s things. */
+function requestFor(me: Seeded, other: Seeded, i: number): [() => Promise<HttpResponse>, Check] {
+  const t = me.t;
+  const mine = new Set([...me.shared.vectorIds, ...me.own.vectorIds]);
+  const onlyMine = (ids: string[]) => {
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(mine.has(id)).toBe(true);
+  };
+  const shared = `/collections/${SHARED_NAME}`;
+  switch (i % 8) {
+    case 0:
+    case 1:
+      return [
+        () =>
+          t.request('POST', `${shared}/search`, {
+            vector: [1, 0.2, 0.1],
+            topK: 50,
+            mode: i % 8 === 0 ? 'exact' : 'approximate',
+          }),
+        (r) => {
+          expect(r.status).toBe(200);
+          onlyMine(r.body.matches.map((m: { id: string }) => m.id));
+          expect(r.body.matches).toHaveLength(me.shared.vectorIds.length);
+          for (const m of r.body.matches) expect(m.metadata.tenant).toBe(t.id);
+        },
+      ];
+    case 2:
+      return [
+        () => t.request('GET', '/collections'),
+        (r) => {
+          expect(r.status).toBe(200);
+          expect(r.body.items.map((c: { id: string }) => c.id).sort()).toEqual(
+            [me.shared.id, me.own.id].sort(),
+          );
+        },
+      ];
+    case 3:
+      return [
+        () => t.request('GET', shared),
+        (r) => {
+          expect(r.status).toBe(200);
+          expect(r.body).toMatchObject({
+            id: me.shared.id,
+            vectorCount: me.shared.vectorIds.length,
+          });
+        },
+      ];
+    case 4:
+      return [
+        () =>
+          t.request('POST', `${shared}/vectors/fetch`, {
+            ids: [...me.shared.vectorIds, ...other.shared.vectorIds],
+          }),
+        (r) => {
+          expect(r.status).toBe(200);
+          onlyMine(r.body.vectors.map((v: { id: string }) => v.id));
+          expect(r.body.missing).toEqual(other.shared.vectorIds);
+        },
+      ];
+    case 5:
+      return [
+        () => t.request('POST', `${shared}/vectors/count`, {}),
+        (r) => {
+          expect(r.status).toBe(200);
+          expect(r.body).toEqual({ count: me.shared.vectorIds.length });
+        },
+      ];
+    case 6:
+      return [
+        () => t.request('GET', '/keys'),
+        (r) => {
+          expect(r.status).toBe(200);
+          expect(r.body.items.map((k: { id: string }) => k.id).sort()).toEqual(
+            [t.adminKeyId, me.readKey.id].sort(),
+          );
+        },
+      ];
+    default:
+      // Fails inside its transaction (rolled back), between the others on the same connections.
+      return [
+        () => t.request('GET', `/collections/${encodeURIComponent(other.own.name)}`),
+        (r) => {
+          expect(r.status).toBe(404);
+          expect(r.body.code).toBe('collection_not_found');
+        },
+      ];
+  }
+}
+
+async function interleaved(a: Seeded, b: Seeded, n: number): Promise<void> {
+  const plan = Array.from({ length: n }, (_, i) =>
+    i % 2 === 0 ? requestFor(a, b, i >> 1) : requestFor(b, a, i >> 1),
+  );
+  const responses = await Promise.all(plan.map(([send]) => send()));
+  responses.forEach((r, i) => plan[i][1](r));
+}
+
+describe('pooled connections shared by tenants (DATABASE_POOL_SIZE=3)', () => {
+  let api: TestApp;
+  let a: Seeded;
+  let b: Seeded;
+
+  beforeAll(async () => {
+    api = await startApp({ DATABASE_POOL_SIZE: '3' });
+    a = await seedTenant(api, 'a', 3);
+    b = await seedTenant(api, 'b', 5);
+  });
+  afterAll(() => api?.close());
+
+  it('200 concurrent interleaved requests of two tenants each return only their own data', async () => {
+    await interleaved(a, b, 200);
+    expect(poolOf(api).totalCount).toBeLessThanOrEqual(3);
+  });
+
+  it('200 concurrent Db transactions without a tenant filter each see only their tenant', async () => {
+    const db = api.app.get(Db);
+    const sql = `SELECT tenant_id::text FROM collections UNION ALL SELECT tenant_id::text FROM vectors
+                 UNION ALL SELECT tenant_id::text FROM api_keys UNION ALL SELECT tenant_id::text FROM outbox`;
+    const runs = Array.from({ length: 200 }, async (_, i) => {
+      const kind = i % 4;
+      if (kind === 3) {
+        const rows = await db.platform((tx) => tx.query<{ tenant_id: string }>(sql));
+        return { expected: null, rows };
+      }
+      const who = i % 2 === 0 ? a : b;
+      if (kind === 2) {
+        // An SQL error mid-transaction: the connection goes back to the pool after ROLLBACK.
+        const err = await db
+          .tenant(who.t.id, (tx) => tx.query('SELECT 1/0'))
+          .then(
+            () => undefined,
+            (e: { code?: string }) => e,
+          );
+        expect(err?.code).toBe('22012');
+        return { expected: null, rows: [] };
+      }
+      const rows = await db.tenant(who.t.id, (tx) => tx.query<{ tenant_id: string }>(sql));
+      return { expected: who.t.id, rows };
+    });
+    for (const { expected, rows } of await Promise.all(runs)) {
+      if (expected === null) {
+        expect(rows).toEqual([]);
+      } else {
+        expect(rows.length).toBeGreaterThan(0);
+        expect([...new Set(rows.map((r) => r.tenant_id))]).toEqual([expected]);
+      }
+    }
+  });
+
+  // One tenant's collection DDL must not make another tenant's request fail: each collection is
+  // a partition of the shared `vectors` table, so creates and deletes of all tenants meet there.
+  it("one tenant creating and deleting collections never fails another tenant's at the same time", async () => {
+    const tenantOf = (i: number) => (i % 2 === 0 ? a : b);
+    for (let i = 0; i < 4; i++) await tenantOf(i).t.collection(`doomed-${i}`, 3);
+    const results = await Promise.all([
+      ...Array.from({ length: 4 }, (_, i) =>
+        tenantOf(i).t.request('DELETE', `/collections/doomed-${i}`),
+      ),
+      ...Array.from({ length: 8 }, (_, i) =>
+        tenantOf(i).t.request('POST', '/collections', { name: `concurrent-${i}`, dimension: 3 }),
+      ),
+    ]);
+    expect(results.map((r) => [r.status, r.body?.code ?? null])).toEqual([
+      ...Array.from({ length: 4 }, () => [204, null]),
+      ...Array.from({ length: 8 }, () => [201, null]),
+    ]);
+    const namesA = (await a.t.request('GET', '/collections')).body.items.map(
+      (c: { name: string }) => c.name,
+    );
+    expect(namesA).toEqual(
+      expect.arrayContaining(['concurrent-0', 'concurrent-2', 'concurrent-4', 'concurrent-6']),
+    );
+    expect(namesA).not.toEqual(expect.arrayContaining(['concurrent-1']));
+    expect(namesA).not.toEqual(expect.arrayContaining(['doomed-0']));
+  });
+});
+
+describe('a single pooled connection (DATABASE_POOL_SIZE=1) used by one tenant, then by a query with none', () => {
+  let api: TestApp;
+  let pool: Pool;
+  let a: Seeded;
+  let b: Seeded;
+  let pid: number;
+
+  /** What the (only) connection carries, read by a query that sets no tenant. */
+  async function leftover() {
+    const r = await pool.query<Record<string, unknown>>(`
+      SELECT pg_backend_pid() AS pid, current_user AS "user", current_setting('role') AS role,
+             COALESCE(current_setting('app.tenant_id', true), '') AS tenant,
+             COALESCE(current_setting('app.key_hash', true), '') AS "keyHash",
+             (SELECT count(*)::int FROM collections) AS collections,
+             (SELECT count(*)::int FROM vectors) AS vectors,
+             (SELECT count(*)::int FROM api_keys) AS api_keys,
+             (SELECT count(*)::int FROM outbox) AS outbox`);
+    return r.rows[0];
+  }
+
+  const clean = () => ({
+    pid,
+    user: 'quiver_app',
+    role: 'none',
+    tenant: '',
+    keyHash: '',
+    collections: 0,
+    vectors: 0,
+    api_keys: 0,
+    outbox: 0,
+  });
+
+  beforeAll(async () => {
+    // No key cache: every request resolves its key through the database (app.key_hash) too.
+    api = await startApp({ DATABASE_POOL_SIZE: '1', API_KEY_CACHE_TTL_MS: '0' });
+    pool = poolOf(api);
+    a = await seedTenant(api, 'a', 3);
+    b = await seedTenant(api, 'b', 5);
+    pid = (await leftover()).pid as number;
+  });
+  afterAll(() => api?.close());
+
+  it('runs with exactly one connection, so every check below reuses the one the tenant used', async () => {
+    expect(pool.options.max).toBe(1);
+    await a.t.request('GET', '/collections');
+    expect(pool.totalCount).toBe(1);
+    expect((await leftover()).pid).toBe(pid);
+  });
+
+  it('after a successful tenant request it carries no tenant, role, key hash or rows', async () => {
+    const r = await a.t.request('POST', `/collections/${SHARED_NAME}/search`, {
+      vector: [1, 0, 0],
+      mode: 'exact',
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.matches).toHaveLength(3);
+    expect(await leftover()).toEqual(clean());
+  });
+
+  it('after a write request it carries nothing either', async () => {
+    const r = await a.t.request('POST', `/collections/${SHARED_NAME}/vectors`, {
+      vectors: [
+        {
+          id: a.shared.vectorIds[0],
+          values: [1, 0.05, 0.05],
+          metadata: { tenant: a.t.id, label: a.label, i: 0 },
+        },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(await leftover()).toEqual(clean());
+  });
+
+  it('after a request that failed inside its transaction it carries nothing', async () => {
+    const r = await a.t.request('GET', `/collections/${encodeURIComponent(b.own.name)}`);
+    expect(r.status).toBe(404);
+    expect(await leftover()).toEqual(clean());
+  });
+
+  it('after a transaction that hit an SQL error it is usable and carries nothing', async () => {
+    await expect(
+      api.app.get(Db).tenant(a.t.id, (tx) => tx.query('SELECT 1/0')),
+    ).rejects.toMatchObject({ code: '22012' });
+    expect(await leftover()).toEqual(clean());
+  });
+
+  it('serves 50 interleaved requests of two tenants on that one connection, each seeing only its own', async () => {
+    await interleaved(a, b, 50);
+    expect(await leftover()).toEqual(clean());
+  });
+});
