@@ -528,4 +528,55 @@ describe('cross-tenant isolation in the database', () => {
       expect(await ownerCount(a.t.id, 'collections')).toBe(2);
     });
   });
+
+  describe('the platform table tenants', () => {
+    it("shows a tenant transaction its own row and no other tenant's", async () => {
+      const rows = await db.tenant(a.t.id, (tx) =>
+        tx.query<{ id: string }>('SELECT id FROM tenants'),
+      );
+      expect(rows.map((r) => r.id)).toEqual([a.t.id]);
+      const asB = await db.tenant(a.t.id, (tx) =>
+        tx.query('SELECT settings FROM tenants WHERE id = $1', [b.t.id]),
+      );
+      expect(asB).toEqual([]);
+    });
+
+    it("cannot change another tenant's row from a tenant transaction", async () => {
+      const changed = await db.tenant(a.t.id, (tx) =>
+        tx.execute(`UPDATE tenants SET name = 'hijacked' WHERE id = $1`, [b.t.id]),
+      );
+      expect(changed).toBe(0);
+      const { rows } = await owner.query<{ name: string }>(
+        'SELECT name FROM tenants WHERE id = $1',
+        [b.t.id],
+      );
+      expect(rows[0].name).not.toBe('hijacked');
+    });
+
+    it('shows the app role nothing without a tenant or the platform flag, and all with it', async () => {
+      await app.query('BEGIN');
+      try {
+        const none = await app.query('SELECT id FROM tenants');
+        expect(none.rows).toEqual([]);
+        await app.query(`SELECT set_config('app.platform', 'on', true)`);
+        const all = await app.query<{ id: string }>('SELECT id FROM tenants');
+        expect(all.rows.map((r) => r.id)).toEqual(expect.arrayContaining([a.t.id, b.t.id]));
+      } finally {
+        await app.query('ROLLBACK');
+      }
+    });
+
+    it("lets a key lookup see only the resolved key's tenant", async () => {
+      const rows = await db.tenant(a.t.id, (tx) =>
+        tx.query<{ secret_hash: Buffer }>('SELECT secret_hash FROM api_keys WHERE id = $1', [
+          a.readKey.id,
+        ]),
+      );
+      const hashHex = rows[0].secret_hash.toString('hex');
+      const seen = await db.keyLookup(hashHex, (tx) =>
+        tx.query<{ id: string }>('SELECT id FROM tenants'),
+      );
+      expect(seen.map((r) => r.id)).toEqual([a.t.id]);
+    });
+  });
 });

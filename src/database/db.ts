@@ -73,9 +73,15 @@ export class Db {
     });
   }
 
-  /** A platform transaction: app role, no tenant (tenant-owned tables show nothing). */
+  /**
+   * A platform transaction: app role, no tenant. Tenant-owned tables show nothing; the tenants table
+   * shows every tenant (app.platform). Only platform admin endpoints and platform jobs use it.
+   */
   async platform<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.run(`BEGIN; SELECT set_config('role', '${APP_ROLE}', true)`, fn);
+    return this.run(
+      `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.platform', 'on', true)`,
+      fn,
+    );
   }
 
   /**

@@ -152,10 +152,15 @@ export async function appRoleClient(): Promise<Client> {
   return c;
 }
 
-/** A raw connection as the owner (migrations' role), for catalogue checks. */
+/**
+ * A raw connection as the owner (migrations' role), for catalogue checks and for reading what was
+ * stored. Forced RLS binds the owner too: this session sees every row of the platform table
+ * `tenants` (app.platform), and tenant-owned rows only once app.tenant_id is set.
+ */
 export async function ownerClient(): Promise<Client> {
   const c = new Client({ connectionString: ownerUrl() });
   await c.connect();
+  await c.query(`SET app.platform = 'on'`);
   return c;
 }
 

@@ -68,6 +68,23 @@ export class TenantIsolation1795773499420 implements MigrationInterface {
         secret_hash = decode(NULLIF(current_setting('app.key_hash', true), ''), 'hex')
         OR previous_secret_hash = decode(NULLIF(current_setting('app.key_hash', true), ''), 'hex'))`);
 
+    // The tenants table is a platform table, but tenant settings (later: SSO, IP allowlists) are
+    // nobody else's business: a tenant transaction sees its own row, a key lookup the row of the key
+    // it resolved, and only a platform transaction (app.platform = 'on', set by Db.platform) all.
+    await q.query(`ALTER TABLE tenants ENABLE ROW LEVEL SECURITY`);
+    await q.query(`ALTER TABLE tenants FORCE ROW LEVEL SECURITY`);
+    await q.query(
+      `CREATE POLICY tenant_self ON tenants USING (id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+         WITH CHECK (id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)`,
+    );
+    await q.query(
+      `CREATE POLICY platform_all ON tenants USING (current_setting('app.platform', true) = 'on')
+         WITH CHECK (current_setting('app.platform', true) = 'on')`,
+    );
+    await q.query(
+      `CREATE POLICY key_lookup ON tenants FOR SELECT USING (id IN (SELECT tenant_id FROM api_keys))`,
+    );
+
     // Date comparison in metadata filters: strict ISO 8601 only, NULL for anything else, and no
     // exception handler (which would cost a subtransaction per row). Nested CASEs fix the order in
     // which the parts are checked, so make_date never sees an impossible month.
@@ -161,6 +178,10 @@ export class TenantIsolation1795773499420 implements MigrationInterface {
     await q.query(`DROP FUNCTION quiver_provision_collection(uuid, int, int)`);
     await q.query(`DROP FUNCTION quiver_try_timestamptz(jsonb)`);
     await q.query(`DROP POLICY key_lookup ON api_keys`);
+    for (const policy of ['tenant_self', 'platform_all', 'key_lookup'])
+      await q.query(`DROP POLICY ${policy} ON tenants`);
+    await q.query(`ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY`);
+    await q.query(`ALTER TABLE tenants DISABLE ROW LEVEL SECURITY`);
     for (const table of TENANT_TABLES.filter((t) => t !== 'vectors')) {
       await q.query(`DROP POLICY tenant_isolation ON ${table}`);
       await q.query(`ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY`);
