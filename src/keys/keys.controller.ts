@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { TenantContext } from '@app/common/context/tenant-context';
 import { ProblemDto } from '@app/common/errors/problem.dto';
 import { RequireScopes } from '@app/gateway/access.decorators';
@@ -11,6 +17,10 @@ import { KeysService } from './keys.service';
 /** Tenant admin API: the tenant's own API keys. */
 @ApiTags('keys')
 @RequireScopes('tenant:admin')
+@ApiBadRequestResponse({
+  description: 'Invalid input (problem+json, code validation_failed)',
+  type: ProblemDto,
+})
 @Controller('keys')
 export class KeysController {
   constructor(

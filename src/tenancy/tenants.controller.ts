@@ -13,6 +13,7 @@ import {
   Res,
 } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiConflictResponse,
   ApiHeader,
   ApiNotFoundResponse,
@@ -36,6 +37,10 @@ import { settingsEtag, TenantsService } from './tenants.service';
 @ApiTags('platform: tenants')
 @PlatformAdmin()
 @ApiNotFoundResponse({ description: 'No such tenant', type: ProblemDto })
+@ApiBadRequestResponse({
+  description: 'Invalid input (problem+json, code validation_failed or more specific)',
+  type: ProblemDto,
+})
 @Controller('admin/tenants')
 export class TenantsController {
   constructor(
