@@ -7,6 +7,11 @@ describe('parseEnv', () => {
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.TENANT_PURGE_GRACE_HOURS).toBe(168);
     expect(env.LOG_REQUESTS).toBe(true);
+    expect(env.TRUSTED_PROXIES).toEqual([]);
+    expect(parseEnv({ TRUSTED_PROXIES: '10.0.0.0/8, ::1' }).TRUSTED_PROXIES).toEqual([
+      '10.0.0.0/8',
+      '::1',
+    ]);
   });
 
   it('treats empty strings as unset', () => {
@@ -21,6 +26,10 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
     expect(() => parseEnv({ MIGRATIONS_RUN: 'maybe' })).toThrow(/MIGRATIONS_RUN/);
     expect(() => parseEnv({ QUIVER_KEY_ENV: 'prod' })).toThrow(/QUIVER_KEY_ENV/);
+    expect(() => parseEnv({ TRUSTED_PROXIES: '10.0.0.0/8, nonsense' })).toThrow(
+      /TRUSTED_PROXIES: "nonsense"/,
+    );
+    expect(() => parseEnv({ TRUSTED_PROXIES: '0.0.0.0/0' })).toThrow(/TRUSTED_PROXIES/);
   });
 
   it('reports every bad variable at once', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEntry } from '@libs/net';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], {
@@ -50,6 +51,26 @@ export const envSchema = z.object({
   HNSW_EF_CONSTRUCTION: int(4, 1000).default('64'),
   HNSW_EF_SEARCH: int(1, 1000).default('100'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default('10000'),
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .superRefine((entries, ctx) => {
+      for (const e of entries) {
+        const parsed = parseEntry(e);
+        if (!parsed.ok) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: `"${e}" is ${parsed.problem === 'invalid' ? 'not an IP address or CIDR' : 'a /0, which would trust every peer'}`,
+          });
+        }
+      }
+    }),
 });
 
 export type Env = z.infer<typeof envSchema>;

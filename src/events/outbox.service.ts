@@ -18,7 +18,8 @@ export type EventType =
   | 'collection.created'
   | 'collection.deleted'
   | 'vectors.upserted'
-  | 'vectors.deleted';
+  | 'vectors.deleted'
+  | 'security.ip_denied';
 
 /**
  * Writes an event in the caller's transaction, so the event exists exactly when the change does.

@@ -8,7 +8,12 @@ import { KeysService } from '@app/keys/keys.service';
 import { hasAnyScope } from '@app/keys/scopes';
 import { PlatformAuthService } from '@app/platform/platform-auth.service';
 import { TenancyErrorCode, tenancyError } from '@app/tenancy/tenancy.errors';
+import { clientAddress, IpAllowlist } from '@libs/net';
+import { AppConfig } from '@app/config/app-config';
+import type { VerifiedKey } from '@app/keys/key-cache';
 import { ACCESS_RULE, AccessRule } from './access.decorators';
+import { GatewayErrorCode, gatewayError } from './gateway.errors';
+import { SecurityEventsService } from './security-events.service';
 import { extractCredential } from './credentials';
 
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
@@ -22,12 +27,19 @@ const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
 export class AuthGuard implements CanActivate {
   private readonly logger = new Logger('AuthGuard');
 
+  private readonly trustedProxies: IpAllowlist | undefined;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: KeysService,
     private readonly platform: PlatformAuthService,
     private readonly context: TenantContext,
-  ) {}
+    private readonly securityEvents: SecurityEventsService,
+    config: AppConfig,
+  ) {
+    const proxies = config.env.TRUSTED_PROXIES;
+    this.trustedProxies = proxies.length ? IpAllowlist.compile(proxies) : undefined;
+  }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [
@@ -61,6 +73,7 @@ export class AuthGuard implements CanActivate {
       throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
     if (key.tenantStatus === 'suspended')
       throw tenancyError(TenancyErrorCode.TenantSuspended, 'This tenant is suspended.');
+    await this.checkAddress(req, key);
     if (!hasAnyScope(key.scopes, rule.anyOf)) {
       throw commonError(
         CommonErrorCode.InsufficientScope,
@@ -75,9 +88,41 @@ export class AuthGuard implements CanActivate {
       tenantId: key.tenantId,
       keyId: key.keyId,
       scopes: key.scopes,
+      scope: { collections: key.collections, filter: key.enforcedFilter },
     });
     rememberTenantForLog(req.raw, key.tenantId);
     this.logger.debug({ keyId: key.keyId }, 'api key accepted');
     return true;
+  }
+
+  /** The tenant's allowlist, then the key's: a request must pass both that apply. */
+  private async checkAddress(req: FastifyRequest, key: VerifiedKey): Promise<void> {
+    if (!key.tenantAllowlist && !key.keyAllowlist) return;
+    const address = clientAddress(
+      req.raw.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      this.trustedProxies,
+    );
+    const deniedBy =
+      key.tenantAllowlist && !key.tenantAllowlist.allows(address)
+        ? 'tenant'
+        : key.keyAllowlist && !key.keyAllowlist.allows(address)
+          ? 'key'
+          : undefined;
+    if (!deniedBy) return;
+    await this.securityEvents.record(key.tenantId, 'security.ip_denied', address, {
+      address,
+      keyId: key.keyId,
+      allowlist: deniedBy,
+      method: req.method,
+      path: req.url.split('?')[0],
+    });
+    throw gatewayError(
+      GatewayErrorCode.IpNotAllowed,
+      deniedBy === 'tenant'
+        ? "This address is not in the tenant's IP allowlist."
+        : "This address is not in the API key's IP allowlist.",
+      { address },
+    );
   }
 }

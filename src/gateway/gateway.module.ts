@@ -3,10 +3,11 @@ import { APP_GUARD } from '@nestjs/core';
 import { KeysModule } from '@app/keys/keys.module';
 import { PlatformModule } from '@app/platform/platform.module';
 import { AuthGuard } from './auth.guard';
+import { SecurityEventsService } from './security-events.service';
 
 /** What every request passes before a controller: authentication, tenant state, scopes. */
 @Module({
   imports: [KeysModule, PlatformModule],
-  providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [SecurityEventsService, { provide: APP_GUARD, useClass: AuthGuard }],
 })
 export class GatewayModule {}

@@ -43,6 +43,18 @@ export class ApiKeyEntity {
   @Column({ name: 'previous_secret_expires_at', type: 'timestamptz', nullable: true })
   previousSecretExpiresAt!: Date | null;
 
+  /** When set, the key works only from these addresses/CIDRs (in addition to the tenant's list). */
+  @Column({ name: 'allowed_ips', type: 'text', array: true, nullable: true })
+  allowedIps!: string[] | null;
+
+  /** When set, the key reaches only these collections. */
+  @Column({ type: 'text', array: true, nullable: true })
+  collections!: string[] | null;
+
+  /** When set, a metadata filter ANDed into every read, delete and write made with the key. */
+  @Column({ name: 'enforced_filter', type: 'jsonb', nullable: true })
+  enforcedFilter!: Record<string, unknown> | null;
+
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
   expiresAt!: Date | null;
 

@@ -8,6 +8,10 @@ const key = (keyId: string, tenantId = 't1'): VerifiedKey => ({
   expiresAt: null,
   revokedAt: null,
   secretValidUntil: null,
+  tenantAllowlist: null,
+  keyAllowlist: null,
+  collections: null,
+  enforcedFilter: null,
 });
 
 describe('KeyCache', () => {

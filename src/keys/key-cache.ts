@@ -1,3 +1,4 @@
+import type { IpAllowlist } from '@libs/net';
 import type { Scope } from './scopes';
 
 /** What verification needs of a key, cached by the SHA-256 of the presented secret. */
@@ -10,6 +11,12 @@ export interface VerifiedKey {
   revokedAt: number | null;
   /** Set when the presented secret is the previous one of a rotation: it dies at this instant. */
   secretValidUntil: number | null;
+  /** The tenant's allowlist (settings.network.allowedIps), compiled; null when unrestricted. */
+  tenantAllowlist: IpAllowlist | null;
+  /** The key's own restrictions. */
+  keyAllowlist: IpAllowlist | null;
+  collections: string[] | null;
+  enforcedFilter: Record<string, unknown> | null;
 }
 
 interface Entry {

@@ -5,6 +5,7 @@ export enum KeysErrorCode {
   KeyRevoked = 'api_key_revoked',
   KeyExpired = 'api_key_expired',
   KeyAlreadyRevoked = 'api_key_already_revoked',
+  InvalidRestriction = 'invalid_key_restriction',
 }
 
 export const keysError = defineErrors<KeysErrorCode>({
@@ -12,4 +13,5 @@ export const keysError = defineErrors<KeysErrorCode>({
   [KeysErrorCode.KeyRevoked]: { status: 401, title: 'API key revoked' },
   [KeysErrorCode.KeyExpired]: { status: 401, title: 'API key expired' },
   [KeysErrorCode.KeyAlreadyRevoked]: { status: 409, title: 'API key already revoked' },
+  [KeysErrorCode.InvalidRestriction]: { status: 400, title: 'Invalid key restriction' },
 });

@@ -1,6 +1,8 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { generateSecret, hashSecret, parseSecret } from '@libs/api-key';
+import { compileFilter, FilterError } from '@libs/filter';
+import { IpAllowlist, parseEntry } from '@libs/net';
 import { AppConfig } from '@app/config/app-config';
 import { isUuid } from '@app/common/uuid';
 import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
@@ -27,6 +29,9 @@ interface KeyRow {
   last_used_at: Date | null;
   rotated_at: Date | null;
   created_at: Date;
+  allowed_ips: string[] | null;
+  collections: string[] | null;
+  enforced_filter: Record<string, unknown> | null;
 }
 
 const KEY_FIELDS = [
@@ -43,6 +48,9 @@ const KEY_FIELDS = [
   'last_used_at',
   'rotated_at',
   'created_at',
+  'allowed_ips',
+  'collections',
+  'enforced_filter',
 ];
 const keyColumns = (alias?: string) =>
   KEY_FIELDS.map((f) => (alias ? `${alias}.${f}` : f)).join(', ');
@@ -91,20 +99,34 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
         errors: [{ path: 'expiresAt', message: 'must be in the future' }],
       });
     }
+    validateRestrictions(dto);
     const generated = generateSecret('qvr', this.config.env.QUIVER_KEY_ENV);
     const id = randomUUID();
     const row = await this.db.tenant(
       tenantId,
       async (tx) => {
         const [created] = await tx.query<KeyRow>(
-          `INSERT INTO api_keys (tenant_id, id, name, scopes, secret_hash, secret_last4, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${KEY_COLUMNS}`,
-          [tenantId, id, dto.name, dto.scopes, generated.hash, generated.last4, expiresAt],
+          `INSERT INTO api_keys (tenant_id, id, name, scopes, secret_hash, secret_last4, expires_at,
+             allowed_ips, collections, enforced_filter)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) RETURNING ${KEY_COLUMNS}`,
+          [
+            tenantId,
+            id,
+            dto.name,
+            dto.scopes,
+            generated.hash,
+            generated.last4,
+            expiresAt,
+            dto.allowedIps ?? null,
+            dto.collections ?? null,
+            dto.filter ? JSON.stringify(dto.filter) : null,
+          ],
         );
         await this.outbox.record(tx, tenantId, 'api_key.created', {
           keyId: id,
           name: dto.name,
           scopes: dto.scopes,
+          restricted: Boolean(dto.allowedIps || dto.collections || dto.filter),
         });
         return created;
       },
@@ -226,8 +248,9 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
 
   private async lookup(hash: Buffer, hashHex: string): Promise<VerifiedKey | null> {
     const rows = await this.db.keyLookup(hashHex, (tx) =>
-      tx.query<KeyRow & { tenant_status: string }>(
-        `SELECT ${keyColumns('k')}, t.status AS tenant_status
+      tx.query<KeyRow & { tenant_status: string; tenant_allowed_ips: string[] | null }>(
+        `SELECT ${keyColumns('k')}, t.status AS tenant_status,
+                t.settings #> '{network,allowedIps}' AS tenant_allowed_ips
            FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
           WHERE k.secret_hash = $1 OR k.previous_secret_hash = $1`,
         [hash],
@@ -249,6 +272,12 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       expiresAt: row.expires_at?.getTime() ?? null,
       revokedAt: row.revoked_at?.getTime() ?? null,
       secretValidUntil: isPrevious ? (row.previous_secret_expires_at?.getTime() ?? 0) : null,
+      tenantAllowlist: row.tenant_allowed_ips?.length
+        ? IpAllowlist.compile(row.tenant_allowed_ips)
+        : null,
+      keyAllowlist: row.allowed_ips?.length ? IpAllowlist.compile(row.allowed_ips) : null,
+      collections: row.collections,
+      enforcedFilter: row.enforced_filter,
     };
   }
 
@@ -281,6 +310,40 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+/** Restrictions are checked when the key is made, so the hot path only compiles what is valid. */
+function validateRestrictions(dto: CreateKeyDto): void {
+  const errors: Array<{ path: string; message: string }> = [];
+  dto.allowedIps?.forEach((entry, i) => {
+    const parsed = parseEntry(entry);
+    if (!parsed.ok) {
+      errors.push({
+        path: `allowedIps[${i}]`,
+        message:
+          parsed.problem === 'invalid'
+            ? `"${entry}" is not an IP address or CIDR`
+            : `"${entry}" allows every address; list the networks to allow instead`,
+      });
+    }
+  });
+  if (dto.filter) {
+    try {
+      compileFilter(dto.filter, { column: 'metadata', paramOffset: 0 });
+    } catch (err) {
+      if (!(err instanceof FilterError)) throw err;
+      errors.push({ path: `filter.${err.path}`, message: err.message });
+    }
+  }
+  if (errors.length) {
+    throw keysError(
+      KeysErrorCode.InvalidRestriction,
+      errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+      {
+        errors,
+      },
+    );
+  }
+}
+
 function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
 }
@@ -305,6 +368,9 @@ function toView(row: KeyRow): ApiKeyView {
     lastUsedAt: iso(row.last_used_at),
     rotatedAt: iso(row.rotated_at),
     previousSecretExpiresAt: previousLive ? iso(row.previous_secret_expires_at) : null,
+    allowedIps: row.allowed_ips,
+    collections: row.collections,
+    filter: row.enforced_filter,
     createdAt: row.created_at.toISOString(),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEntry } from '@libs/net';
 
 /**
  * The per-tenant settings document. Each module owns one section and adds it here; unknown
@@ -11,6 +12,31 @@ export const tenantSettingsSchema = z
       .object({
         /** HNSW candidate list size for approximate search (higher: better recall, slower). */
         efSearch: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Network controls: when allowedIps is non-empty, only those addresses/CIDRs reach the data plane. */
+    network: z
+      .object({
+        allowedIps: z
+          .array(z.string().max(64))
+          .max(1000)
+          .superRefine((entries, ctx) => {
+            entries.forEach((e, i) => {
+              const parsed = parseEntry(e);
+              if (!parsed.ok) {
+                ctx.addIssue({
+                  code: z.ZodIssueCode.custom,
+                  path: [i],
+                  message:
+                    parsed.problem === 'invalid'
+                      ? `"${e}" is not an IP address or CIDR`
+                      : `"${e}" allows every address; list the networks to allow instead`,
+                });
+              }
+            });
+          })
+          .optional(),
       })
       .strict()
       .optional(),

@@ -189,6 +189,8 @@ export class TenantsService implements OnApplicationBootstrap {
       });
       return updated;
     });
+    // Cached key lookups carry the tenant's IP allowlist: drop them on every instance.
+    this.keys.forgetTenant(id);
     return toSettingsView(row);
   }
 

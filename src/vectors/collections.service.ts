@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config/app-config';
+import { AccessScope, UNRESTRICTED } from '@app/common/context/principal';
 import { Db, Tx } from '@app/database/db';
 import { lockPartitionDdl } from '@app/database/partition-ddl';
 import { OutboxService } from '@app/events/outbox.service';
@@ -43,7 +44,12 @@ export class CollectionsService {
     private readonly config: AppConfig,
   ) {}
 
-  async create(tenantId: string, dto: CreateCollectionDto): Promise<CollectionView> {
+  async create(
+    tenantId: string,
+    dto: CreateCollectionDto,
+    scope: AccessScope = UNRESTRICTED,
+  ): Promise<CollectionView> {
+    assertCollectionPermitted(scope, dto.name);
     const metric = dto.metric ?? 'cosine';
     const indexKind = indexKindFor(dto.dimension);
     const row = await this.db.tenant(tenantId, async (tx) => {
@@ -79,14 +85,24 @@ export class CollectionsService {
     return toView(row);
   }
 
-  async list(tenantId: string): Promise<CollectionView[]> {
+  async list(tenantId: string, scope: AccessScope = UNRESTRICTED): Promise<CollectionView[]> {
     const rows = await this.db.tenant(tenantId, (tx) =>
-      tx.query<CollectionRow>(`SELECT ${COLUMNS} FROM collections ORDER BY name`),
+      scope.collections
+        ? tx.query<CollectionRow>(
+            `SELECT ${COLUMNS} FROM collections WHERE name = ANY($1::text[]) ORDER BY name`,
+            [scope.collections],
+          )
+        : tx.query<CollectionRow>(`SELECT ${COLUMNS} FROM collections ORDER BY name`),
     );
     return rows.map((r) => toView(r));
   }
 
-  async get(tenantId: string, name: string): Promise<CollectionView> {
+  async get(
+    tenantId: string,
+    name: string,
+    scope: AccessScope = UNRESTRICTED,
+  ): Promise<CollectionView> {
+    assertCollectionPermitted(scope, name);
     return this.db.tenant(tenantId, async (tx) => {
       const c = await this.resolve(tx, name);
       const [{ count }] = await tx.query<{ count: string }>(
@@ -98,7 +114,8 @@ export class CollectionsService {
   }
 
   /** Deletes the collection and, with its partition, all its vectors, in one transaction. */
-  async delete(tenantId: string, name: string): Promise<void> {
+  async delete(tenantId: string, name: string, scope: AccessScope = UNRESTRICTED): Promise<void> {
+    assertCollectionPermitted(scope, name);
     await this.db.tenant(tenantId, async (tx) => {
       await lockPartitionDdl(tx);
       const c = await this.resolve(tx, name, true);
@@ -145,6 +162,16 @@ export class CollectionsService {
 
 export interface SearchableCollection extends CollectionRow {
   tenant_ef_search: number | null;
+}
+
+/** A scoped key reaches only its collections; checked before any lookup, so it leaks nothing. */
+export function assertCollectionPermitted(scope: AccessScope, name: string): void {
+  if (scope.collections && !scope.collections.includes(name)) {
+    throw vectorsError(
+      VectorsErrorCode.CollectionNotPermitted,
+      'This API key is not allowed to use this collection.',
+    );
+  }
 }
 
 function truncate(s: string): string {

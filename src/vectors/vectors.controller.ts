@@ -52,14 +52,14 @@ export class CollectionsController {
   @RequireScopes('collections:admin')
   @Post()
   create(@Body() dto: CreateCollectionDto): Promise<CollectionView> {
-    return this.collections.create(this.context.tenantId, dto);
+    return this.collections.create(this.context.tenantId, dto, this.context.scope);
   }
 
   @ApiOperation({ summary: 'List collections' })
   @RequireScopes('vectors:read', 'vectors:write', 'collections:admin')
   @Get()
   async list(): Promise<CollectionList> {
-    return { items: await this.collections.list(this.context.tenantId) };
+    return { items: await this.collections.list(this.context.tenantId, this.context.scope) };
   }
 
   @ApiOperation({ summary: 'Get a collection with its vector count' })
@@ -67,7 +67,7 @@ export class CollectionsController {
   @RequireScopes('vectors:read', 'vectors:write', 'collections:admin')
   @Get(':collection')
   get(@Param('collection') name: string): Promise<CollectionView> {
-    return this.collections.get(this.context.tenantId, name);
+    return this.collections.get(this.context.tenantId, name, this.context.scope);
   }
 
   @ApiOperation({ summary: 'Delete a collection and all its vectors' })
@@ -76,7 +76,7 @@ export class CollectionsController {
   @HttpCode(204)
   @Delete(':collection')
   delete(@Param('collection') name: string): Promise<void> {
-    return this.collections.delete(this.context.tenantId, name);
+    return this.collections.delete(this.context.tenantId, name, this.context.scope);
   }
 }
 
@@ -95,7 +95,7 @@ export class VectorsController {
   @HttpCode(200)
   @Post('vectors')
   upsert(@Param('collection') name: string, @Body() dto: UpsertVectorsDto): Promise<UpsertResult> {
-    return this.vectors.upsert(this.context.tenantId, name, dto.vectors);
+    return this.vectors.upsert(this.context.tenantId, name, dto.vectors, this.context.scope);
   }
 
   @ApiOperation({ summary: 'Get vectors by id' })
@@ -103,7 +103,7 @@ export class VectorsController {
   @HttpCode(200)
   @Post('vectors/fetch')
   fetch(@Param('collection') name: string, @Body() dto: FetchVectorsDto): Promise<FetchResult> {
-    return this.vectors.fetch(this.context.tenantId, name, dto);
+    return this.vectors.fetch(this.context.tenantId, name, dto, this.context.scope);
   }
 
   @ApiOperation({ summary: 'Delete vectors by id or by metadata filter' })
@@ -111,7 +111,7 @@ export class VectorsController {
   @HttpCode(200)
   @Post('vectors/delete')
   delete(@Param('collection') name: string, @Body() dto: DeleteVectorsDto): Promise<DeleteResult> {
-    return this.vectors.delete(this.context.tenantId, name, dto);
+    return this.vectors.delete(this.context.tenantId, name, dto, this.context.scope);
   }
 
   @ApiOperation({ summary: 'Count vectors, optionally matching a filter' })
@@ -119,7 +119,7 @@ export class VectorsController {
   @HttpCode(200)
   @Post('vectors/count')
   count(@Param('collection') name: string, @Body() dto: CountVectorsDto): Promise<CountResult> {
-    return this.vectors.count(this.context.tenantId, name, dto.filter);
+    return this.vectors.count(this.context.tenantId, name, dto.filter, this.context.scope);
   }
 
   @ApiOperation({
@@ -129,6 +129,6 @@ export class VectorsController {
   @HttpCode(200)
   @Post('search')
   search(@Param('collection') name: string, @Body() dto: SearchDto): Promise<SearchResult> {
-    return this.vectors.search(this.context.tenantId, name, dto);
+    return this.vectors.search(this.context.tenantId, name, dto, this.context.scope);
   }
 }

@@ -14,6 +14,8 @@ export enum VectorsErrorCode {
   InvalidFilter = 'invalid_filter',
   ApproximateSearchUnavailable = 'approximate_search_unavailable',
   InvalidDeleteRequest = 'invalid_delete_request',
+  CollectionNotPermitted = 'collection_not_permitted',
+  FilterViolation = 'filter_violation',
 }
 
 export const vectorsError = defineErrors<VectorsErrorCode>({
@@ -42,4 +44,9 @@ export const vectorsError = defineErrors<VectorsErrorCode>({
     title: 'This collection supports exact search only',
   },
   [VectorsErrorCode.InvalidDeleteRequest]: { status: 400, title: 'Say which vectors to delete' },
+  [VectorsErrorCode.CollectionNotPermitted]: {
+    status: 403,
+    title: 'Collection not permitted for this key',
+  },
+  [VectorsErrorCode.FilterViolation]: { status: 403, title: "Outside the key's enforced filter" },
 });

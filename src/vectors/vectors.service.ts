@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { compileFilter, FilterError } from '@libs/filter';
+import { andFilters, compileFilter, evaluateFilter, FilterError } from '@libs/filter';
+import { AccessScope, UNRESTRICTED } from '@app/common/context/principal';
 import { AppConfig } from '@app/config/app-config';
 import { Db } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
-import { CollectionRow, CollectionsService } from './collections.service';
+import {
+  assertCollectionPermitted,
+  CollectionRow,
+  CollectionsService,
+} from './collections.service';
 import {
   CountResult,
   DeleteResult,
@@ -38,11 +43,29 @@ export class VectorsService {
   ) {}
 
   /** All or nothing: the whole batch is validated first and written in one statement. */
-  async upsert(tenantId: string, collectionName: string, items: unknown): Promise<UpsertResult> {
+  async upsert(
+    tenantId: string,
+    collectionName: string,
+    items: unknown,
+    scope: AccessScope = UNRESTRICTED,
+  ): Promise<UpsertResult> {
+    assertCollectionPermitted(scope, collectionName);
     return this.db.tenant(tenantId, async (tx) => {
       const c = await this.collections.resolve(tx, collectionName);
       const checked = checkBatch(items, c.dimension, c.metric === 'cosine');
       if (!checked.ok) throw problemToError(checked.problem);
+      // A scoped key writes only rows its filter matches, and overwrites only rows it matches too
+      // (the ON CONFLICT ... WHERE below); either way the whole batch is refused.
+      const guard = scope.filter
+        ? compileFilter(scope.filter, { column: 'vectors.metadata', paramOffset: 4 })
+        : undefined;
+      if (scope.filter) {
+        const outside = checked.vectors.findIndex((v) => !evaluateFilter(scope.filter, v.metadata));
+        if (outside >= 0)
+          throw filterViolation(
+            `vectors[${outside}].metadata does not match the key's enforced filter.`,
+          );
+      }
       // Partitioned tables have no usable xmax in RETURNING; the CTE's snapshot predates the insert,
       // so `existing` tells updates from inserts in the same round trip.
       const [counts] = await tx.query<{ upserted: number; updated: number }>(
@@ -54,6 +77,7 @@ export class VectorsService {
              FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS u(id, embedding, metadata)
            ON CONFLICT (tenant_id, collection_id, id)
              DO UPDATE SET embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata, updated_at = now()
+             ${guard ? `WHERE ${guard.sql}` : ''}
            RETURNING id
          )
          SELECT (SELECT count(*) FROM written)::int AS upserted, (SELECT count(*) FROM existing)::int AS updated`,
@@ -62,8 +86,14 @@ export class VectorsService {
           checked.vectors.map((v) => v.id),
           checked.vectors.map((v) => toVectorLiteral(v.values)),
           checked.vectors.map((v) => JSON.stringify(v.metadata)),
+          ...(guard?.params ?? []),
         ],
       );
+      if (counts.upserted < checked.vectors.length) {
+        throw filterViolation(
+          "The batch would overwrite vectors outside the key's enforced filter.",
+        );
+      }
       const result = {
         upserted: counts.upserted,
         inserted: counts.upserted - counts.updated,
@@ -82,16 +112,19 @@ export class VectorsService {
     tenantId: string,
     collectionName: string,
     dto: FetchVectorsDto,
+    scope: AccessScope = UNRESTRICTED,
   ): Promise<FetchResult> {
+    assertCollectionPermitted(scope, collectionName);
     assertIds(dto.ids);
+    const f = compileScoped(undefined, scope, 2);
     const includeValues = dto.includeValues ?? true;
     const includeMetadata = dto.includeMetadata ?? true;
     const rows = await this.db.tenant(tenantId, async (tx) => {
       const c = await this.collections.resolve(tx, collectionName);
       return tx.query<{ id: string; values?: number[]; metadata?: Record<string, unknown> }>(
         `SELECT id${includeValues ? ', embedding::real[] AS values' : ''}${includeMetadata ? ', metadata' : ''}
-           FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND id = ANY($2::text[])`,
-        [tenantId, dto.ids],
+           FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND id = ANY($2::text[]) AND ${f.sql}`,
+        [tenantId, dto.ids, ...f.params],
       );
     });
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -109,7 +142,9 @@ export class VectorsService {
     tenantId: string,
     collectionName: string,
     dto: DeleteVectorsDto,
+    scope: AccessScope = UNRESTRICTED,
   ): Promise<DeleteResult> {
+    assertCollectionPermitted(scope, collectionName);
     const byIds = dto.ids !== undefined;
     const byFilter = dto.filter !== undefined;
     if (byIds === byFilter) {
@@ -129,12 +164,13 @@ export class VectorsService {
       const c = await this.collections.resolve(tx, collectionName);
       let deleted: number;
       if (byIds) {
+        const f = compileScoped(undefined, scope, 2);
         deleted = await tx.execute(
-          `DELETE FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND id = ANY($2::text[])`,
-          [tenantId, dto.ids],
+          `DELETE FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND id = ANY($2::text[]) AND ${f.sql}`,
+          [tenantId, dto.ids, ...f.params],
         );
       } else {
-        const f = compile(dto.filter, 1);
+        const f = compileScoped(dto.filter, scope, 1);
         deleted = await tx.execute(
           `DELETE FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}' AND ${f.sql}`,
           [tenantId, ...f.params],
@@ -156,8 +192,10 @@ export class VectorsService {
     tenantId: string,
     collectionName: string,
     filter?: Record<string, unknown>,
+    scope: AccessScope = UNRESTRICTED,
   ): Promise<CountResult> {
-    const f = compile(filter ?? {}, 1);
+    assertCollectionPermitted(scope, collectionName);
+    const f = compileScoped(filter, scope, 1);
     return this.db.tenant(tenantId, async (tx) => {
       const c = await this.collections.resolve(tx, collectionName);
       const [{ count }] = await tx.query<{ count: string }>(
@@ -168,9 +206,15 @@ export class VectorsService {
     });
   }
 
-  async search(tenantId: string, collectionName: string, dto: SearchDto): Promise<SearchResult> {
+  async search(
+    tenantId: string,
+    collectionName: string,
+    dto: SearchDto,
+    scope: AccessScope = UNRESTRICTED,
+  ): Promise<SearchResult> {
+    assertCollectionPermitted(scope, collectionName);
     const topK = dto.topK ?? 10;
-    const filter = compile(dto.filter ?? {}, 3);
+    const filter = compileScoped(dto.filter, scope, 3);
     return this.db.tenant(tenantId, async (tx) => {
       const c = await this.collections.resolveForSearch(tx, collectionName);
       const problem = checkValues(dto.vector, c.dimension, c.metric === 'cosine', 'vector');
@@ -261,6 +305,28 @@ function toScore(metric: 'cosine' | 'l2' | 'dot', distance: number): number {
   if (metric === 'cosine') return 1 - distance;
   if (metric === 'dot') return -distance;
   return distance;
+}
+
+function filterViolation(detail: string) {
+  return vectorsError(VectorsErrorCode.FilterViolation, detail);
+}
+
+/**
+ * The caller's filter ANDed with the key's enforced one. The caller's is compiled alone first, so
+ * its errors name paths in what the caller sent; the enforced filter sits in its own $and branch
+ * and no key of the caller's can replace it.
+ */
+function compileScoped(
+  userFilter: Record<string, unknown> | undefined,
+  scope: AccessScope,
+  paramOffset: number,
+): { sql: string; params: unknown[] } {
+  const own = compile(userFilter ?? {}, paramOffset);
+  if (!scope.filter) return own;
+  return compileFilter(andFilters(scope.filter, userFilter ?? {}), {
+    column: 'metadata',
+    paramOffset,
+  });
 }
 
 function compile(filter: unknown, paramOffset: number): { sql: string; params: unknown[] } {

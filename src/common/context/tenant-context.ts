@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import { Principal, RequestStore } from './principal';
+import { AccessScope, Principal, RequestStore, UNRESTRICTED } from './principal';
 
 export class MissingTenantContextError extends Error {
   constructor() {
@@ -36,6 +36,12 @@ export class TenantContext {
 
   get principal(): Principal | undefined {
     return this.store()?.principal;
+  }
+
+  /** What the caller may reach inside the tenant (a scoped key's restrictions). */
+  get scope(): AccessScope {
+    const p = this.store()?.principal;
+    return p?.kind === 'api_key' ? p.scope : UNRESTRICTED;
   }
 
   /** Called by the authentication guard, once per request. */

@@ -2,13 +2,16 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   ArrayUnique,
+  IsArray,
   IsDateString,
   IsIn,
+  IsObject,
   IsOptional,
   IsString,
   Length,
   Matches,
 } from 'class-validator';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { SCOPES, Scope } from '../scopes';
 
 export class CreateKeyDto {
@@ -38,4 +41,42 @@ export class CreateKeyDto {
   @IsOptional()
   @IsDateString({ strict: true, strictSeparator: true })
   expiresAt?: string;
+
+  /**
+   * Addresses or CIDRs (IPv4, IPv6) this key may be used from, on top of the tenant's allowlist.
+   * Fixed for the key's life: issue a new key to change it.
+   * @example ["203.0.113.0/24", "2001:db8::/48"]
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  allowedIps?: string[];
+
+  /**
+   * Collections this key may reach (all when omitted). Fixed for the key's life.
+   * @example ["products"]
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ArrayUnique()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+    each: true,
+    message: 'each collection must be a collection name',
+  })
+  collections?: string[];
+
+  /**
+   * A metadata filter the server ANDs into every search, fetch, count and delete made with this
+   * key; upserts must produce rows that match it and cannot overwrite rows that do not. A request
+   * cannot widen it. Fixed for the key's life.
+   * @example {"customerId": "c-123"}
+   */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @IsOptional()
+  @IsObject()
+  filter?: Record<string, unknown>;
 }

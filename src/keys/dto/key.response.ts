@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Scope, SCOPES } from '../scopes';
 
 export const KEY_STATUSES = ['active', 'revoked', 'expired'] as const;
@@ -18,6 +18,13 @@ export class ApiKeyView {
   last4!: string;
   expiresAt!: string | null;
   revokedAt!: string | null;
+  /** Addresses/CIDRs the key is limited to, or null. */
+  allowedIps!: string[] | null;
+  /** Collections the key is limited to, or null for all. */
+  collections!: string[] | null;
+  /** The metadata filter enforced on every request made with the key, or null. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true })
+  filter!: Record<string, unknown> | null;
   /** Approximate: recorded in batches every few seconds. */
   lastUsedAt!: string | null;
   rotatedAt!: string | null;

@@ -1,0 +1,7 @@
+export {
+  clientAddress,
+  IpAllowlist,
+  normaliseAddress,
+  parseEntry,
+  type EntryProblem,
+} from './ip-allowlist';
