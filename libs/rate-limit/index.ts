@@ -1,0 +1,11 @@
+export {
+  assertRules,
+  quantumMs,
+  type Decision,
+  type RateLimitStore,
+  type RuleDecision,
+  type WindowRule,
+} from './rate-limit';
+export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit-store';
+export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from './redis-rate-limit-store';
+export { policyName, rateLimitHeaders } from './rate-limit-headers';

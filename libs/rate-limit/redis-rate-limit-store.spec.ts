@@ -1,0 +1,277 @@
+/*
+ * Against the real local Redis (REDIS_URL, default redis://127.0.0.1:6379). The Redis is shared: every
+ * key this file writes starts with a prefix unique to the run, and afterAll deletes them.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { RedisRateLimitStore, type Decision, type WindowRule } from './index';
+import {
+  maxInAnyWindow,
+  randomArrivals,
+  randomRules,
+  ReferenceLimiter,
+  seededRandom,
+  type ReferenceDecision,
+} from './window-checker.testing';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `rl-test:${process.pid}:${Date.now()}:`;
+
+let redis: Redis;
+let others: Redis[];
+let store: RedisRateLimitStore;
+let keyCounter = 0;
+
+/** A key no other test touches. */
+const freshKey = (label: string): string => `${label}:${++keyCounter}`;
+
+function summarize(decision: Decision): ReferenceDecision {
+  return {
+    allowed: decision.allowed,
+    remaining: decision.rules.map((r) => r.remaining),
+    resetMs: decision.rules.map((r) => r.resetMs),
+    retryAfterMs: decision.retryAfterMs,
+  };
+}
+
+/** Redis's clock, which the store decides on. */
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  others = Array.from({ length: 3 }, () => new Redis(REDIS_URL));
+  store = new RedisRateLimitStore(redis, { prefix: PREFIX });
+});
+
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await Promise.all([redis, ...others].map((client) => client.quit()));
+});
+
+describe('RedisRateLimitStore', () => {
+  it('admits exactly the limit from 2,000 concurrent calls over 4 connections', async () => {
+    const key = freshKey('concurrent');
+    // 100 per 10 s rather than per 1 s: the 2,000 calls take ~0.3 s, but on a loaded CI box they could
+    // straddle a 1 s window and then rightly admit more than 100.
+    const rules = [{ limit: 100, windowMs: 10_000 }];
+    const stores = [redis, ...others].map((c) => new RedisRateLimitStore(c, { prefix: PREFIX }));
+    const started = Date.now();
+    const decisions = await Promise.all(
+      Array.from({ length: 2000 }, (_, i) => stores[i % 4].consume(key, rules)),
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(100);
+    const refused = decisions.filter((d) => !d.allowed);
+    // Up to a quantum (10 ms for 10 s) past the window: the record time is rounded up to it.
+    expect(refused.every((d) => d.retryAfterMs > 0 && d.retryAfterMs < 10_010)).toBe(true);
+  });
+
+  it('refuses a second burst just across a fixed-window boundary (real time, 200 ms window)', async () => {
+    const key = freshKey('boundary');
+    const rules = [{ limit: 5, windowMs: 200 }];
+    const burst = () => Promise.all(Array.from({ length: 5 }, () => store.consume(key, rules)));
+    // Start 25 ms before a 200 ms boundary of Redis's clock, where a fixed window would reset.
+    const phase = (await redisNow()) % 200;
+    await sleep((175 - phase + 200) % 200 || 200);
+
+    expect((await burst()).map((d) => d.allowed)).toEqual([true, true, true, true, true]);
+    await sleep(40);
+    const second = await burst();
+    expect(second.map((d) => d.allowed)).toEqual([false, false, false, false, false]);
+    const wait = Math.max(...second.map((d) => d.retryAfterMs));
+    expect(wait).toBeGreaterThan(100);
+    expect(wait).toBeLessThanOrEqual(200);
+
+    await sleep(wait + 5);
+    expect((await burst()).map((d) => d.allowed)).toEqual([true, true, true, true, true]);
+  });
+
+  it('counts down remaining and reports reset and retry-after on Redis time', async () => {
+    const key = freshKey('values');
+    const rules = [{ limit: 3, windowMs: 500 }];
+    const first = await store.consume(key, rules);
+    expect(first).toEqual({
+      allowed: true,
+      retryAfterMs: 0,
+      rules: [{ rule: rules[0], remaining: 2, resetMs: 500 }],
+    });
+    expect((await store.consume(key, rules)).rules[0].remaining).toBe(1);
+    const last = await store.consume(key, rules);
+    expect(last.rules[0].remaining).toBe(0);
+    // The slot that frees next is the first admission's, a few ms ago at most.
+    expect(last.rules[0].resetMs).toBeGreaterThan(400);
+    expect(last.rules[0].resetMs).toBeLessThanOrEqual(500);
+
+    const refused = await store.consume(key, rules);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterMs).toBe(refused.rules[0].resetMs);
+    await sleep(refused.retryAfterMs + 2);
+    expect((await store.consume(key, rules)).allowed).toBe(true);
+  });
+
+  it('checks and consumes all windows atomically: a refused request consumes none', async () => {
+    const key = freshKey('multi');
+    const perSecond = { limit: 100, windowMs: 1000, name: '1s' };
+    const perMinute = { limit: 3, windowMs: 60_000, name: '1m' };
+    for (let i = 0; i < 3; i++)
+      expect((await store.consume(key, [perSecond, perMinute])).allowed).toBe(true);
+    const refused = await store.consume(key, [perSecond, perMinute]);
+    expect(refused.allowed).toBe(false);
+    expect(refused.rules.map((r) => r.remaining)).toEqual([97, 0]);
+    expect(refused.retryAfterMs).toBe(refused.rules[1].resetMs);
+    // The refusal took nothing from the per-second rule.
+    expect((await store.consume(key, [perSecond])).rules[0].remaining).toBe(96);
+
+    // And the other way round: refused by the second does not spend the minute.
+    const key2 = freshKey('multi');
+    const tight = { limit: 1, windowMs: 1000 };
+    const roomy = { limit: 10, windowMs: 60_000 };
+    await store.consume(key2, [tight, roomy]);
+    expect((await store.consume(key2, [tight, roomy])).rules.map((r) => r.remaining)).toEqual([
+      0, 9,
+    ]);
+  });
+
+  it('expires idle keys: every key gets a TTL, and they are gone once the window has passed', async () => {
+    const key = freshKey('ttl');
+    const rules = [
+      { limit: 5, windowMs: 100 },
+      { limit: 5, windowMs: 150 },
+    ];
+    const keys = store.redisKeys(key, rules);
+    // Admissions in different milliseconds, so that runs are closed onto the lists too.
+    for (let i = 0; i < 3; i++) {
+      await store.consume(key, rules);
+      await sleep(3);
+    }
+    expect(await redis.exists(...keys)).toBe(3);
+    const ttls = await Promise.all(keys.map((k) => redis.pttl(k)));
+    expect(ttls.every((ttl) => ttl > 0 && ttl <= 151)).toBe(true);
+    await sleep(200);
+    expect(await redis.exists(...keys)).toBe(0);
+  });
+
+  it('keeps all keys of one limiter key in one Redis Cluster slot, whatever the key holds', () => {
+    // The hash tag, per the Cluster spec: from the first '{' to the next '}', if not empty.
+    const tagOf = (k: string): string => {
+      const open = k.indexOf('{');
+      const close = open < 0 ? -1 : k.indexOf('}', open + 1);
+      return close > open + 1 ? k.slice(open + 1, close) : k;
+    };
+    const rules = [
+      { limit: 1, windowMs: 1000 },
+      { limit: 1, windowMs: 60_000 },
+    ];
+    for (const key of ['tenant:42', 'a}b', '}', '{x}', 'c{d}e:%7D']) {
+      const tags = new Set(store.redisKeys(key, rules).map(tagOf));
+      expect(tags.size).toBe(1);
+    }
+    const tag = (key: string) => tagOf(store.redisKeys(key, rules)[0]);
+    // Distinct keys keep distinct tags even when one spells the other's escape.
+    expect(tag('a}b')).not.toBe(tag('a%7Db'));
+    expect(() => store.redisKeys('', rules)).toThrow(RangeError);
+    expect(() => new RedisRateLimitStore(redis, { prefix: 'x{' })).toThrow(RangeError);
+  });
+
+  it('falls back to EVAL when the script is not cached', async () => {
+    const calls: string[] = [];
+    const client = {
+      evalsha: () => {
+        calls.push('evalsha');
+        return Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.'));
+      },
+      eval: (...args: Parameters<Redis['eval']>) => {
+        calls.push('eval');
+        return redis.eval(...args);
+      },
+    } as unknown as Redis;
+    const decision = await new RedisRateLimitStore(client, { prefix: PREFIX }).consume(
+      freshKey('noscript'),
+      [{ limit: 2, windowMs: 1000 }],
+    );
+    expect(calls).toEqual(['evalsha', 'eval']);
+    expect(decision.rules[0].remaining).toBe(1);
+  });
+
+  describe("on the caller's clock", () => {
+    let replay: RedisRateLimitStore;
+    beforeAll(() => {
+      replay = new RedisRateLimitStore(redis, { prefix: PREFIX, clock: 'caller' });
+    });
+
+    it('decides exactly as the brute-force sliding log over randomized arrivals', async () => {
+      for (let seed = 0x5eed; seed < 0x5eed + 40; seed++) {
+        const random = seededRandom(seed);
+        const rules = randomRules(random);
+        const shortest = Math.min(...rules.map((r) => r.windowMs));
+        const key = freshKey('replay');
+        const reference = new ReferenceLimiter();
+        const admitted: number[] = [];
+        for (const t of randomArrivals(random, 200, shortest)) {
+          const decision = await replay.consume(key, rules, t);
+          if (decision.allowed) admitted.push(t);
+          const got = JSON.stringify(summarize(decision));
+          const want = JSON.stringify(reference.decide(t, rules));
+          if (got !== want) {
+            expect({ seed, t, got }).toEqual({ seed, t, got: want });
+            break;
+          }
+        }
+        for (const rule of rules) {
+          expect(maxInAnyWindow(admitted, rule.windowMs)).toBeLessThanOrEqual(rule.limit);
+        }
+      }
+    });
+
+    it('keeps the clock monotonic per key', async () => {
+      const key = freshKey('monotonic');
+      const rules = [{ limit: 1, windowMs: 1000 }];
+      expect((await replay.consume(key, rules, 5000)).allowed).toBe(true);
+      expect((await replay.consume(key, rules, 4500)).allowed).toBe(false);
+      expect((await replay.consume(key, rules, 5999)).allowed).toBe(false);
+      expect((await replay.consume(key, rules, 6000)).allowed).toBe(true);
+    });
+
+    it('honours a lowered limit only once enough old admissions have expired', async () => {
+      const key = freshKey('lowered');
+      for (let t = 0; t < 5; t++)
+        await replay.consume(key, [{ limit: 5, windowMs: 1000 }], t * 100);
+      const refused = await replay.consume(key, [{ limit: 2, windowMs: 1000 }], 450);
+      expect(refused.retryAfterMs).toBe(1300 - 450);
+    });
+
+    it('keeps the state of another rule set on the same key while it is still live', async () => {
+      const key = freshKey('mixed');
+      const hourly = [{ limit: 2, windowMs: 3_600_000 }];
+      const perSecond = [{ limit: 5, windowMs: 1000 }];
+      await replay.consume(key, hourly, 1000);
+      await replay.consume(key, hourly, 2000);
+      for (let t = 3000; t < 60_000; t += 700) await replay.consume(key, perSecond, t);
+      // The per-second calls rewrote the state with a TTL long enough for the hour's runs.
+      expect(await redis.pttl(replay.redisKeys(key, perSecond)[0])).toBeGreaterThan(3_600_000);
+      expect((await replay.consume(key, hourly, 60_000)).allowed).toBe(false);
+    });
+
+    it('rebuilds the totals from the lists if the state is lost, less the open run', async () => {
+      const key = freshKey('rebuild');
+      const rules: WindowRule[] = [{ limit: 4, windowMs: 1000 }];
+      await replay.consume(key, rules, 100);
+      await replay.consume(key, rules, 100);
+      // Opens a new run and closes the one at 100 (2 admissions) onto the list.
+      await replay.consume(key, rules, 150);
+      await redis.del(replay.redisKeys(key, rules)[0]);
+      const after = await replay.consume(key, rules, 200);
+      expect(after.rules[0]).toMatchObject({ remaining: 1, resetMs: 900 });
+      expect((await replay.consume(key, rules, 300)).allowed).toBe(true);
+      expect((await replay.consume(key, rules, 300)).allowed).toBe(false);
+    });
+  });
+});

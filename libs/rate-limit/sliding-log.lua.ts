@@ -1,0 +1,186 @@
+/**
+ * sliding-log.ts in Lua, one atomic call for all the rules of one key (see there for why it is exact).
+ *
+ * KEYS[1]      string: `last` (the clamped clock), then per window in use under this key six numbers:
+ *              windowMs, total of its runs, time and count of its newest ("open") run, time and count
+ *              of its oldest closed run (-1 when there is no such run), all space-separated
+ * KEYS[1 + i]  list of rule i's closed runs, newest at the head, each 'recordTime:count'
+ * ARGV[1]      the caller's clock in ms, or '' to read Redis TIME
+ * ARGV[3i - 1], ARGV[3i], ARGV[3i + 1]   windowMs, limit, quantum of rule i
+ *
+ * Returns { allowed (1/0), remaining_1, resetMs_1, ..., remaining_n, resetMs_n, retryAfterMs }.
+ *
+ * Cost: admissions pile onto the open run, which lives in the string; it is pushed onto the list only
+ * when a later quantum opens a new run, and the list's tail is touched only when its oldest run expires,
+ * both at most once per quantum. So the common call is TIME + GET + SET whatever the number of rules,
+ * and a refusal that finds nothing expired is TIME + GET, read-only. (A hash with named fields measured
+ * the same; one string carries its TTL in the same SET and never exists without one.)
+ *
+ * Expiry: a list expires with its newest closed run; the string, rewritten with PX on every write,
+ * outlives every open run it holds (longest window plus its quantum), and drops the windows of other
+ * rule sets once their newest run has expired. Should the string be lost anyway (eviction), a window's
+ * state is rebuilt from its list, less the open run: at most one quantum's admissions are forgotten.
+ *
+ * TTLs run on Redis's own clock, and a key must not vanish while the decision clock still counts it.
+ * With Redis TIME the decision clock (`now`, clamped to be monotonic) is never behind Redis's, so TTLs
+ * are measured from the raw reading (`clock`): after a clock step back the clamp holds `now` ahead and
+ * the keys live the longer for it. A caller's clock may lag Redis's (a replayed timeline stands still
+ * while real time passes), so in that mode every TTL gets CALLER_CLOCK_TTL_SLACK_MS more.
+ */
+export const CALLER_CLOCK_TTL_SLACK_MS = 10_000;
+
+export const SLIDING_LOG_LUA = `
+local n = #KEYS - 1
+local clock, slack
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  slack = 0
+else
+  clock = tonumber(ARGV[1])
+  slack = ${CALLER_CLOCK_TTL_SLACK_MS}
+end
+
+-- The state: 'last' then, per window seen under this key, 'windowMs total openAt openCount oldAt
+-- oldCount' (-1 for an absent run), all space-separated.
+local state = {}
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  for token in string.gmatch(raw, '%S+') do state[#state + 1] = tonumber(token) end
+else
+  state[1] = -1
+end
+local now = clock
+if state[1] > now then now = state[1] end
+local slot = {}
+for j = 2, #state, 6 do slot[state[j]] = j end
+
+local function parse(s)
+  local p = string.find(s, ':', 1, true)
+  return tonumber(string.sub(s, 1, p - 1)), tonumber(string.sub(s, p + 1))
+end
+
+local W, L, Q, J, touched = {}, {}, {}, {}, {}
+local dirty = not raw
+local allowed = true
+for i = 1, n do
+  local key = KEYS[i + 1]
+  local w = tonumber(ARGV[3 * i - 1])
+  W[i], L[i], Q[i] = w, tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  local j = slot[w]
+  if not j then
+    -- No state for this window: new, or the state was lost. Rebuild it from the closed runs.
+    j = #state + 1
+    slot[w] = j
+    local sum, ea, en = 0, -1, -1
+    local runs = redis.call('LRANGE', key, 0, -1)
+    for k = 1, #runs do
+      local _, c = parse(runs[k])
+      sum = sum + c
+    end
+    if #runs > 0 then ea, en = parse(runs[#runs]) end
+    state[j], state[j + 1], state[j + 2], state[j + 3], state[j + 4], state[j + 5] = w, sum, -1, 0, ea, en
+    dirty = true
+  end
+  J[i] = j
+  touched[j] = true
+  local sum, oa, on, ea, en = state[j + 1], state[j + 2], state[j + 3], state[j + 4], state[j + 5]
+  local cutoff = now - w
+  while ea >= 0 and ea <= cutoff do
+    local popped = redis.call('RPOP', key)
+    if popped then
+      local _, c = parse(popped)
+      sum = sum - c
+    end
+    local nextRun = redis.call('LINDEX', key, -1)
+    if nextRun then ea, en = parse(nextRun) else ea, en = -1, -1 end
+    dirty = true
+  end
+  if oa >= 0 and oa <= cutoff then
+    oa, on = -1, 0
+    dirty = true
+  end
+  if ea < 0 and sum ~= on then
+    -- No closed run counts (or the list is gone): the open run is all there is.
+    sum = on
+    dirty = true
+  end
+  state[j + 1], state[j + 2], state[j + 3], state[j + 4], state[j + 5] = sum, oa, on, ea, en
+  if sum >= L[i] then allowed = false end
+end
+
+if allowed then
+  for i = 1, n do
+    local j = J[i]
+    local at = math.ceil(now / Q[i]) * Q[i]
+    if state[j + 2] == at then
+      state[j + 3] = state[j + 3] + 1
+    else
+      if state[j + 2] >= 0 then
+        local key = KEYS[i + 1]
+        redis.call('LPUSH', key, string.format('%d:%d', state[j + 2], state[j + 3]))
+        redis.call('PEXPIRE', key, state[j + 2] + W[i] - clock + slack)
+        if state[j + 4] < 0 then state[j + 4], state[j + 5] = state[j + 2], state[j + 3] end
+      end
+      state[j + 2], state[j + 3] = at, 1
+    end
+    state[j + 1] = state[j + 1] + 1
+  end
+  dirty = true
+end
+
+if dirty then
+  -- Keeps the windows of this call, and those of other rule sets on this key until their newest run
+  -- expires; lives as long as the longest of them can still need it.
+  local out, ttl = { string.format('%d', now) }, 0
+  for j = 2, #state, 6 do
+    local w = state[j]
+    if touched[j] or (state[j + 2] >= 0 and state[j + 2] + w > now) then
+      for k = j, j + 5 do out[#out + 1] = string.format('%d', state[k]) end
+      local life = w + math.max(1, math.floor(w / 1000))
+      if life > ttl then ttl = life end
+    end
+  end
+  redis.call('SET', KEYS[1], table.concat(out, ' '), 'PX', ttl + now - clock + slack)
+end
+
+local out = { allowed and 1 or 0 }
+local retry = 0
+for i = 1, n do
+  local j = J[i]
+  local sum, oa, on, ea, en = state[j + 1], state[j + 2], state[j + 3], state[j + 4], state[j + 5]
+  local remaining = L[i] - sum
+  if remaining < 0 then remaining = 0 end
+  local reset = 0
+  if sum > 0 then
+    local mustExpire = 1
+    if sum >= L[i] then mustExpire = sum - L[i] + 1 end
+    local firstAt, firstN = ea, en
+    if firstAt < 0 then firstAt, firstN = oa, on end
+    if firstN >= mustExpire then
+      reset = firstAt + W[i] - now
+    else
+      -- Only when a lowered limit leaves more than one run over it: walk the runs oldest first.
+      local runs = redis.call('LRANGE', KEYS[i + 1], 0, -1)
+      if oa >= 0 then runs[0] = string.format('%d:%d', oa, on) end
+      local expired = 0
+      reset = W[i]
+      for k = #runs, 0, -1 do
+        if runs[k] then
+          local at, c = parse(runs[k])
+          expired = expired + c
+          if expired >= mustExpire then
+            reset = at + W[i] - now
+            break
+          end
+        end
+      end
+    end
+    if not allowed and sum >= L[i] and reset > retry then retry = reset end
+  end
+  out[#out + 1] = remaining
+  out[#out + 1] = reset
+end
+out[#out + 1] = retry
+return out
+`;
