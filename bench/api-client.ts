@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+const TenantSchema = z.object({ id: z.string().uuid(), slug: z.string() });
+const KeySchema = z.object({ id: z.string().uuid(), secret: z.string() });
+const CollectionSchema = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  dimension: z.number().int(),
+  metric: z.enum(['cosine', 'l2', 'dot']),
+  index: z.object({ kind: z.enum(['hnsw', 'hnsw_halfvec', 'none']) }),
+});
+const UpsertSchema = z.object({ upserted: z.number().int() });
+const SearchSchema = z.object({
+  matches: z.array(z.object({ id: z.string(), score: z.number() })),
+  mode: z.enum(['exact', 'approximate']),
+});
+
+/** A non-2xx answer from the API. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type CollectionInfo = z.infer<typeof CollectionSchema>;
+export type SearchResponse = z.infer<typeof SearchSchema>;
+
+export interface SearchBody {
+  vector: number[];
+  topK: number;
+  mode?: 'auto' | 'exact' | 'approximate';
+  efSearch?: number;
+  includeMetadata: boolean;
+}
+
+/** The orchestrator's client for setting up data through the public API (not for load). */
+export class ApiClient {
+  constructor(
+    readonly origin: string,
+    private readonly platformToken: string,
+  ) {}
+
+  async createTenant(slug: string): Promise<z.infer<typeof TenantSchema>> {
+    return this.call(TenantSchema, 'POST', '/v1/admin/tenants', this.platformToken, {
+      slug,
+      name: `Bench ${slug}`,
+      plan: 'pro',
+    });
+  }
+
+  /** A tenant:admin key for the tenant; returns its secret. */
+  async issueKey(tenantId: string): Promise<string> {
+    const key = await this.call(
+      KeySchema,
+      'POST',
+      `/v1/admin/tenants/${tenantId}/keys`,
+      this.platformToken,
+      { name: 'bench', scopes: ['tenant:admin'] },
+    );
+    return key.secret;
+  }
+
+  createCollection(apiKey: string, name: string, dimension: number): Promise<CollectionInfo> {
+    return this.call(CollectionSchema, 'POST', '/v1/collections', apiKey, {
+      name,
+      dimension,
+      metric: 'cosine',
+    });
+  }
+
+  async upsert(apiKey: string, collection: string, vectors: unknown[]): Promise<number> {
+    const res = await this.call(
+      UpsertSchema,
+      'POST',
+      `/v1/collections/${collection}/vectors`,
+      apiKey,
+      { vectors },
+    );
+    return res.upserted;
+  }
+
+  search(apiKey: string, collection: string, body: SearchBody): Promise<SearchResponse> {
+    return this.call(SearchSchema, 'POST', `/v1/collections/${collection}/search`, apiKey, body);
+  }
+
+  private async call<S extends z.ZodTypeAny>(
+    schema: S,
+    method: string,
+    path: string,
+    credential: string,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
+    const res = await fetch(`${this.origin}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${credential}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok)
+      throw new ApiError(res.status, `${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
+    return schema.parse(JSON.parse(text) as unknown) as z.infer<S>;
+  }
+}
+
+/** Runs `fn` over `items` with at most `parallel` in flight; results keep the input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  parallel: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, () => worker()));
+  return out;
+}

@@ -1,0 +1,140 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { CpuUsage } from './results-schema';
+
+/**
+ * CPU accounting from /proc (Linux): where the machine's CPU went during a measured window, so a
+ * row can say what one request cost the server, PostgreSQL and the load generator, and how busy the
+ * rest of the machine (other people's work) was meanwhile.
+ */
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+export const cpuAccountingAvailable = (() => {
+  try {
+    readFileSync('/proc/stat', 'utf8');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** utime + stime of one process, in ms; null when it is gone or /proc is unavailable. */
+function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ", field 3 (state) is index 0; utime (14) and stime (15) are 11 and 12.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/** Write syscalls a process has made (write, writev...): one per HTTP response or SQL statement sent. */
+function writeSyscalls(pid: number): number | null {
+  try {
+    const m = /^syscw:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU (ms) of each PostgreSQL backend connected to `database`, by pid. */
+function postgresCpuMs(database: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!cmdline.startsWith('postgres: ') || !cmdline.includes(` ${database} `)) continue;
+      const ms = processCpuMs(Number(entry));
+      if (ms !== null) out.set(Number(entry), ms);
+    } catch {
+      // the process went away
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU the backends spent between two snapshots: a backend that appeared meanwhile counts in full, one
+ * that exited is lost (so this can undercount, never go negative).
+ */
+function postgresDelta(a: Map<number, number>, b: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of b) total += Math.max(0, ms - (a.get(pid) ?? 0));
+  return total;
+}
+
+/** Busy time of the whole machine (all cores, everything but idle and iowait), in ms. */
+function machineBusyMs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  // user nice system idle iowait irq softirq steal ...
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] ?? 0);
+  return (busy * 1000) / CLK_TCK;
+}
+
+export interface CpuSnapshot {
+  at: number;
+  server: number | null;
+  serverWrites: number | null;
+  postgres: Map<number, number>;
+  loadgen: number | null;
+  self: number;
+  machine: number;
+}
+
+export interface CpuSources {
+  serverPid: number | undefined;
+  loadgenPid: number | undefined;
+  database: string;
+}
+
+export function cpuSnapshot(src: CpuSources): CpuSnapshot | null {
+  if (!cpuAccountingAvailable) return null;
+  const self = process.cpuUsage();
+  return {
+    at: performance.now(),
+    server: src.serverPid === undefined ? null : processCpuMs(src.serverPid),
+    serverWrites: src.serverPid === undefined ? null : writeSyscalls(src.serverPid),
+    postgres: postgresCpuMs(src.database),
+    loadgen: src.loadgenPid === undefined ? null : processCpuMs(src.loadgenPid),
+    self: (self.user + self.system) / 1000,
+    machine: machineBusyMs(),
+  };
+}
+
+/** Per-request CPU (microseconds) between two snapshots, and the cores everything else kept busy. */
+export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot, requests: number): CpuUsage {
+  const per = (x: number | null, y: number | null): number | null =>
+    x === null || y === null || requests === 0 ? null : Math.round(((y - x) * 1000) / requests);
+  const wall = b.at - a.at;
+  const postgres = postgresDelta(a.postgres, b.postgres);
+  const ours =
+    (b.server ?? 0) -
+    (a.server ?? 0) +
+    postgres +
+    ((b.loadgen ?? 0) - (a.loadgen ?? 0)) +
+    (b.self - a.self);
+  const other = Math.max(0, b.machine - a.machine - ours);
+  return {
+    serverUsPerRequest: per(a.server, b.server),
+    serverWritesPerRequest:
+      a.serverWrites === null || b.serverWrites === null || requests === 0
+        ? null
+        : Math.round(((b.serverWrites - a.serverWrites) / requests) * 100) / 100,
+    postgresUsPerRequest: requests ? Math.round((postgres * 1000) / requests) : null,
+    loadgenUsPerRequest: per(a.loadgen, b.loadgen),
+    otherCores: wall > 0 ? Math.round((other / wall) * 100) / 100 : 0,
+  };
+}

@@ -1,0 +1,150 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  mode: 'full' | 'quick';
+  smoke: boolean;
+  /** Where results go; README is rewritten only for a normal run writing the default file. */
+  out: string;
+  outGiven: boolean;
+  keepDb: boolean;
+  /** Measure efSearch 200 as well even when the default ef_search meets the recall goal. */
+  ef200: boolean;
+  /** Only rewrite README.md from the existing results file. */
+  readmeOnly: boolean;
+  /** Directory for a V8 CPU profile of the server (node --cpu-prof); such a run never touches README. */
+  profileDir: string | undefined;
+  /** How it was invoked, for the record. */
+  command: string;
+}
+
+/** Sizes and durations of one run. */
+export interface Profile {
+  database: string;
+  queuePrefix: string;
+  seed: number;
+  dimension: number;
+  clusters: number;
+  spread: number;
+  vectors: number;
+  batchSize: number;
+  parallelUpserts: number;
+  queryPool: number;
+  recallQueries: number;
+  tenants: number;
+  vectorsPerTenant: number;
+  tenantSetupParallel: number;
+  warmupSeconds: number;
+  runSeconds: number;
+  bareConnections: number;
+  /** Concurrencies of the tenant-context comparison (API and raw SQL at each). */
+  tenantContextConcurrency: number[];
+  searchConcurrency: number;
+}
+
+const USAGE = `Usage: npm run bench -- [--quick] [--smoke] [--out <file>] [--keep-db] [--profile <dir>] [--ef200] [--readme]
+  --quick    10k vectors, 100 tenants, 3 s runs (under 2 minutes)
+  --smoke    a tiny data set (500 vectors, 5 tenants, 2 s runs) to check the harness works
+  --out      results file (default bench/results.json, bench/results-smoke.json with --smoke);
+             README.md is rewritten only when --out, --smoke and --profile are all absent
+  --keep-db  keep the quiver_bench database afterwards (it is dropped at the next start anyway)
+  --ef200    also measure approximate search with efSearch 200 (automatic when recall < 0.95)
+  --readme   run nothing: rewrite README.md's Performance section from bench/results.json
+  --profile  write a V8 CPU profile of the server into <dir> (skews the numbers; README untouched)`;
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'keep-db': { type: 'boolean', default: false },
+      readme: { type: 'boolean', default: false },
+      ef200: { type: 'boolean', default: false },
+      profile: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (values.profile !== undefined && values.out === undefined) {
+    throw new Error(
+      '--profile skews the numbers: give --out <file> too, so bench/results.json stays clean',
+    );
+  }
+  const smoke = values.smoke ?? false;
+  return {
+    mode: values.quick || smoke ? 'quick' : 'full',
+    smoke,
+    // A smoke run never overwrites the results the README was generated from.
+    out: path.resolve(
+      values.out ?? path.join(__dirname, smoke ? 'results-smoke.json' : 'results.json'),
+    ),
+    outGiven: values.out !== undefined,
+    keepDb: values['keep-db'] ?? false,
+    readmeOnly: values.readme ?? false,
+    ef200: values.ef200 ?? false,
+    profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+  };
+}
+
+export function profileFor(opts: BenchOptions): Profile {
+  const common = {
+    seed: 20260101,
+    dimension: 128,
+    clusters: 100,
+    spread: 0.5,
+    batchSize: 1000,
+    parallelUpserts: 4,
+    recallQueries: 200,
+    vectorsPerTenant: 200,
+    tenantSetupParallel: 4,
+    bareConnections: 50,
+    tenantContextConcurrency: [1, 10],
+    // The app's DATABASE_POOL_SIZE default: 10 requests in flight use every pooled connection.
+    searchConcurrency: 10,
+  };
+  if (opts.smoke) {
+    return {
+      ...common,
+      // Its own database and queue prefix, so a smoke test never disturbs a bench run.
+      database: 'quiver_bench_smoke',
+      queuePrefix: '{quiver-bench-smoke}',
+      vectors: 500,
+      batchSize: 250,
+      queryPool: 200,
+      tenants: 5,
+      vectorsPerTenant: 50,
+      warmupSeconds: 0.5,
+      runSeconds: 2,
+    };
+  }
+  if (opts.mode === 'quick') {
+    return {
+      ...common,
+      database: 'quiver_bench',
+      queuePrefix: '{quiver-bench}',
+      vectors: 10_000,
+      queryPool: 500,
+      tenants: 100,
+      warmupSeconds: 1,
+      runSeconds: 3,
+    };
+  }
+  return {
+    ...common,
+    database: 'quiver_bench',
+    queuePrefix: '{quiver-bench}',
+    vectors: 100_000,
+    queryPool: 1000,
+    tenants: 1000,
+    warmupSeconds: 3,
+    runSeconds: 10,
+  };
+}

@@ -1,0 +1,629 @@
+import { performance } from 'node:perf_hooks';
+import { envSchema } from '@app/config/config.schema';
+import { APP_ROLE } from '@app/database/db';
+import { toVectorLiteral } from '@app/vectors/vector-validation';
+import { searchSql } from '@app/vectors/vectors.service';
+import { ApiClient, ApiError, CollectionInfo, mapLimit, SearchBody } from './api-client';
+import { ClusteredData } from './dataset';
+import { BenchDatabase, vacuumAnalyze } from './database';
+import { LoadGenerator } from './loadgen-client';
+import { cpuBetween, CpuSnapshot, CpuSources, cpuSnapshot } from './cpu';
+import type { HttpTarget, LoadTask, SqlStep } from './loadgen-protocol';
+import type { Profile } from './options';
+import { Rng } from './prng';
+import { sleep } from './server';
+import type { Dataset, Goal, Measurement, Recall, Row, RowGroup } from './results-schema';
+import { round3 } from './stats';
+
+/** The server's default ef_search: the bench sets no HNSW_EF_SEARCH and no tenant setting. */
+export const DEFAULT_EF_SEARCH = envSchema.shape.HNSW_EF_SEARCH.parse(undefined);
+const TOP_K = 10;
+const RECALL_GOAL = 0.95;
+/** The columns CollectionsService.list selects. */
+const COLLECTION_COLUMNS = 'tenant_id, id, name, dimension, metric, index_kind, created_at';
+
+export interface BenchContext {
+  profile: Profile;
+  api: ApiClient;
+  loadgen: LoadGenerator;
+  db: BenchDatabase;
+  /** Measure efSearch 200 even when the default meets the recall goal. */
+  measureEf200: boolean;
+  /** Which processes' CPU the rows account for. */
+  cpu: CpuSources;
+  data: ClusteredData;
+  rows: Row[];
+  goals: Goal[];
+  notes: string[];
+  log: (message: string) => void;
+}
+
+interface Tenant {
+  id: string;
+  key: string;
+  collection: CollectionInfo;
+}
+
+interface RowSpec {
+  id: string;
+  group: RowGroup;
+  label: string;
+  description: string;
+  concurrency: number;
+}
+
+// ------------------------------------------------------------------------------ measuring
+
+/** Runs a task in the load generator and adds the CPU accounting of its measured window. */
+async function measure(ctx: BenchContext, task: LoadTask): Promise<Measurement> {
+  const window: { start: CpuSnapshot | null } = { start: null };
+  const result = await ctx.loadgen.run(task, () => {
+    window.start = cpuSnapshot(ctx.cpu);
+  });
+  const end = cpuSnapshot(ctx.cpu);
+  return {
+    ...result,
+    cpu: window.start && end ? cpuBetween(window.start, end, result.requests) : null,
+  };
+}
+
+async function httpRow(
+  ctx: BenchContext,
+  spec: RowSpec & { targets: HttpTarget[]; bodies: string[] },
+): Promise<Row> {
+  ctx.log(`measuring ${spec.id} (http, ${spec.concurrency} connections)`);
+  const result = await measure(ctx, {
+    kind: 'http',
+    label: spec.id,
+    origin: ctx.api.origin,
+    connections: spec.concurrency,
+    warmupSeconds: ctx.profile.warmupSeconds,
+    durationSeconds: ctx.profile.runSeconds,
+    targets: spec.targets,
+    bodies: spec.bodies,
+    seed: ctx.profile.seed + ctx.rows.length,
+  });
+  return pushRow(ctx, { ...spec, status: 'measured', via: 'http', result, baselines: [] });
+}
+
+async function sqlRow(
+  ctx: BenchContext,
+  spec: RowSpec & { steps: SqlStep[]; vectorPool: string[] },
+): Promise<Row> {
+  ctx.log(`measuring ${spec.id} (raw SQL, ${spec.concurrency} connections)`);
+  const result = await measure(ctx, {
+    kind: 'sql',
+    label: spec.id,
+    connectionString: ctx.db.appUrl,
+    concurrency: spec.concurrency,
+    warmupSeconds: ctx.profile.warmupSeconds,
+    durationSeconds: ctx.profile.runSeconds,
+    steps: spec.steps,
+    vectorPool: spec.vectorPool,
+    seed: ctx.profile.seed + ctx.rows.length,
+  });
+  return pushRow(ctx, { ...spec, status: 'measured', via: 'sql', result, baselines: [] });
+}
+
+function pushRow(ctx: BenchContext, row: Row): Row {
+  ctx.rows.push(row);
+  const r = row.result;
+  if (r) {
+    const cpu = r.cpu
+      ? `; CPU us/request: server ${r.cpu.serverUsPerRequest} (${r.cpu.serverWritesPerRequest} writes), ` +
+        `postgres ${r.cpu.postgresUsPerRequest}, ` +
+        `load generator ${r.cpu.loadgenUsPerRequest}; other load ${r.cpu.otherCores} cores`
+      : '';
+    ctx.log(
+      `  ${r.requestsPerSecond} req/s, p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, ` +
+        `p99 ${r.latencyMs.p99} ms, errors ${r.errors.total}${cpu}`,
+    );
+  }
+  return row;
+}
+
+function compare(row: Row, baseline: Row, label: string): number | null {
+  const a = row.result?.requestsPerSecond;
+  const b = baseline.result?.requestsPerSecond;
+  const ratio = a !== undefined && b ? Math.round((a / b) * 1000) / 1000 : null;
+  row.baselines.push({ id: baseline.id, label, ratio });
+  return ratio;
+}
+
+function goal(ctx: BenchContext, g: Omit<Goal, 'status'>, met: (value: number) => boolean): void {
+  const status = g.value === null ? 'not met' : met(g.value) ? 'met' : 'not met';
+  ctx.goals.push({ ...g, status });
+}
+
+// ------------------------------------------------------------------------------ setup
+
+/** Creates a tenant with a tenant:admin key and one 128-d cosine collection. */
+export async function createTenant(
+  api: ApiClient,
+  slug: string,
+  collection: string,
+  dimension: number,
+): Promise<Tenant> {
+  const t = await api.createTenant(slug);
+  const key = await api.issueKey(t.id);
+  const c = await api.createCollection(key, collection, dimension);
+  return { id: t.id, key, collection: c };
+}
+
+/**
+ * Loads `count` vectors through the batch upsert, `parallel` calls in flight. Batches are generated in
+ * order from one seeded generator, so batch k always holds the same vectors.
+ */
+async function seedVectors(
+  ctx: BenchContext,
+  tenant: Tenant,
+  count: number,
+): Promise<{ seconds: number }> {
+  const { profile, data } = ctx;
+  const rng = new Rng(profile.seed + 1);
+  const batches = Math.ceil(count / profile.batchSize);
+  let made = 0;
+  const started = performance.now();
+  let done = 0;
+  await mapLimit(
+    Array.from({ length: batches }, (_, i) => i),
+    profile.parallelUpserts,
+    async () => {
+      const n = Math.min(profile.batchSize, count - made);
+      const vectors = data.vectors(rng, n, 'v', made);
+      made += n;
+      await ctx.api.upsert(tenant.key, tenant.collection.name, vectors);
+      done += n;
+      if (done % (profile.batchSize * 20) === 0) ctx.log(`  ${done}/${count} vectors`);
+    },
+  );
+  return { seconds: (performance.now() - started) / 1000 };
+}
+
+// ------------------------------------------------------------------------------ scenarios
+
+export async function bare(ctx: BenchContext): Promise<void> {
+  await httpRow(ctx, {
+    id: 'bare',
+    group: 'bare',
+    label: 'GET /health/live',
+    description:
+      'Public liveness route: no credential, no database. The ceiling of this stack on this machine.',
+    concurrency: ctx.profile.bareConnections,
+    targets: [{ method: 'GET', path: '/health/live', headers: {} }],
+    bodies: [],
+  });
+}
+
+export async function tenantContext(ctx: BenchContext, main: Tenant): Promise<void> {
+  for (const c of ctx.profile.tenantContextConcurrency) {
+    const apiRow = await httpRow(ctx, {
+      id: `tenant-context-api-c${c}`,
+      group: 'tenant context',
+      label: `GET /v1/collections (API key)`,
+      description:
+        'GET /v1/collections with an API key: key verification (cached after first use), the tenant ' +
+        'context, the tenant collections read under row-level security.',
+      concurrency: c,
+      targets: [{ method: 'GET', path: '/v1/collections', headers: { 'x-api-key': main.key } }],
+      bodies: [],
+    });
+    const sql = await sqlRow(ctx, {
+      id: `tenant-context-sql-c${c}`,
+      group: 'tenant context',
+      label: 'raw SQL, no tenant context',
+      description:
+        `pg Pool as ${APP_ROLE} from the load-generator process: BEGIN; SELECT ${COLLECTION_COLUMNS} ` +
+        'FROM collections ORDER BY name; COMMIT (three round trips, no set_config: RLS shows no rows).',
+      concurrency: c,
+      steps: [
+        { text: 'BEGIN' },
+        { text: `SELECT ${COLLECTION_COLUMNS} FROM collections ORDER BY name` },
+        { text: 'COMMIT' },
+      ],
+      vectorPool: [],
+    });
+    compare(apiRow, sql, 'raw SQL');
+    const a = apiRow.result!.latencyMs;
+    const b = sql.result!.latencyMs;
+    goal(
+      ctx,
+      {
+        id: `tenant-context-overhead-p50-c${c}`,
+        description: `Tenant-context overhead per request, p50, ${c} in flight (API p50 - raw SQL p50)`,
+        target: '< 0.3 ms',
+        value: round3(a.p50 - b.p50),
+        unit: 'ms',
+      },
+      (v) => v < 0.3,
+    );
+    goal(
+      ctx,
+      {
+        id: `tenant-context-overhead-p99-c${c}`,
+        description: `Tenant-context overhead per request, p99, ${c} in flight (API p99 - raw SQL p99)`,
+        target: '< 1 ms',
+        value: round3(a.p99 - b.p99),
+        unit: 'ms',
+      },
+      (v) => v < 1,
+    );
+  }
+}
+
+/** Scenarios whose product features do not exist yet: rows and goals without numbers. */
+export function notBuilt(ctx: BenchContext): void {
+  const items: Array<{
+    group: RowGroup;
+    id: string;
+    label: string;
+    description: string;
+    target: string;
+  }> = [
+    {
+      group: 'validation',
+      id: 'validation',
+      label: 'API key + IP allowlist + RFC 9421 signature',
+      description:
+        'Full request validation on a data-plane route. Not built: the gateway issue (IP allowlists, ' +
+        'RFC 9421 signatures) is not done.',
+      target: 'set by the gateway issue',
+    },
+    {
+      group: 'rate limiting',
+      id: 'rate-limiting',
+      label: 'per-tenant rate limiting',
+      description: 'Rate-limited data-plane route. Not built: there is no rate limiter yet.',
+      target: '>= 12,000 req/s',
+    },
+    {
+      group: 'audit',
+      id: 'audit',
+      label: 'write route, auditing on vs off',
+      description:
+        'A write route with the audit log on against the same route with it off. Not built.',
+      target: 'set by the audit issue',
+    },
+  ];
+  for (const it of items) {
+    ctx.rows.push({
+      id: it.id,
+      group: it.group,
+      label: it.label,
+      description: it.description,
+      status: 'not built',
+      via: null,
+      concurrency: null,
+      result: null,
+      baselines: [],
+    });
+    ctx.goals.push({
+      id: `${it.id}-goal`,
+      description: it.label,
+      target: it.target,
+      value: null,
+      unit: it.id === 'rate-limiting' ? 'req/s' : '',
+      status: 'not built',
+    });
+  }
+}
+
+export interface SearchOutcome {
+  recall: Recall;
+  seedSeconds: number;
+}
+
+export async function vectorSearch(ctx: BenchContext, main: Tenant): Promise<SearchOutcome> {
+  const { profile } = ctx;
+  ctx.log(
+    `seeding ${profile.vectors} vectors x ${profile.dimension} (batches of ${profile.batchSize}, ` +
+      `${profile.parallelUpserts} in parallel)`,
+  );
+  const { seconds: seedSeconds } = await seedVectors(ctx, main, profile.vectors);
+  ctx.log(
+    `  seeded in ${seedSeconds.toFixed(1)} s (${Math.round(profile.vectors / seedSeconds)} vectors/s)`,
+  );
+  const t0 = performance.now();
+  await vacuumAnalyze(ctx.db);
+  ctx.log(`  VACUUM ANALYZE in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const queries = ctx.data.queries(new Rng(profile.seed + 2), profile.queryPool);
+  const literals = queries.map((q) => toVectorLiteral(q));
+  const name = main.collection.name;
+  const bodiesFor = (mode: 'exact' | 'approximate', efSearch?: number): string[] =>
+    queries.map((vector) =>
+      JSON.stringify({
+        vector,
+        topK: TOP_K,
+        mode,
+        ...(efSearch ? { efSearch } : {}),
+        includeMetadata: false,
+      }),
+    );
+
+  // Recall@10 of approximate against exact, through the API.
+  const recallQueries = queries.slice(0, profile.recallQueries);
+  ctx.log(`recall@${TOP_K} over ${recallQueries.length} queries`);
+  const exactIds = await idsFor(ctx, main, recallQueries, { mode: 'exact' });
+  const atDefault = recallOf(
+    exactIds,
+    await idsFor(ctx, main, recallQueries, { mode: 'approximate' }),
+  );
+  ctx.log(`  at default ef_search (${DEFAULT_EF_SEARCH}): ${atDefault}`);
+  let at200: number | null = null;
+  if (atDefault < RECALL_GOAL || ctx.measureEf200) {
+    at200 = recallOf(
+      exactIds,
+      await idsFor(ctx, main, recallQueries, { mode: 'approximate', efSearch: 200 }),
+    );
+    ctx.log(`  at efSearch 200: ${at200}`);
+  }
+  const recall: Recall = {
+    k: TOP_K,
+    queries: recallQueries.length,
+    efSearchDefault: DEFAULT_EF_SEARCH,
+    atDefault,
+    atEfSearch200: at200,
+    goal: RECALL_GOAL,
+    meetsGoalWith:
+      atDefault >= RECALL_GOAL
+        ? 'default'
+        : at200 !== null && at200 >= RECALL_GOAL
+          ? 'efSearch 200'
+          : 'neither',
+  };
+
+  const c = profile.searchConcurrency;
+  const target: HttpTarget = {
+    method: 'POST',
+    path: `/v1/collections/${name}/search`,
+    headers: { 'x-api-key': main.key, 'content-type': 'application/json' },
+  };
+  const where = `${profile.vectors.toLocaleString('en-US')} vectors x ${profile.dimension}, topK ${TOP_K}, random query from a pool of ${queries.length}`;
+  const exact = await httpRow(ctx, {
+    id: 'search-exact',
+    group: 'vector search',
+    label: 'POST /search, mode exact',
+    description: `Exact (sequential scan) search through the API; ${where}.`,
+    concurrency: c,
+    targets: [target],
+    bodies: bodiesFor('exact'),
+  });
+
+  goal(
+    ctx,
+    {
+      id: 'search-recall-default',
+      description: `Recall@${TOP_K} of approximate vs exact, default ef_search (${DEFAULT_EF_SEARCH}), ${recall.queries} queries`,
+      target: `>= ${RECALL_GOAL}`,
+      value: atDefault,
+      unit: '',
+    },
+    (v) => v >= RECALL_GOAL,
+  );
+  const settings: Array<{ suffix: string; ef: number | undefined; efValue: number }> = [
+    { suffix: '', ef: undefined, efValue: DEFAULT_EF_SEARCH },
+  ];
+  if (at200 !== null) {
+    settings.push({ suffix: '-ef200', ef: 200, efValue: 200 });
+    goal(
+      ctx,
+      {
+        id: 'search-recall-ef200',
+        description: `Recall@${TOP_K} of approximate vs exact, efSearch 200, ${recall.queries} queries`,
+        target: `>= ${RECALL_GOAL}`,
+        value: at200,
+        unit: '',
+      },
+      (v) => v >= RECALL_GOAL,
+    );
+  }
+
+  for (const s of settings) {
+    const efText = s.ef ? `efSearch ${s.ef}` : `default ef_search (${DEFAULT_EF_SEARCH})`;
+    const api = await httpRow(ctx, {
+      id: `search-approx${s.suffix}`,
+      group: 'vector search',
+      label: `POST /search, mode approximate${s.ef ? `, efSearch ${s.ef}` : ''}`,
+      description: `HNSW search through the API, ${efText}; ${where}.`,
+      concurrency: c,
+      targets: [target],
+      bodies: bodiesFor('approximate', s.ef),
+    });
+    const setup =
+      `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${main.id}', true), ` +
+      `(SELECT status FROM tenants WHERE id = '${main.id}') AS status, set_config('hnsw.ef_search', '${s.efValue}', true)`;
+    const query = searchSql(
+      {
+        id: main.collection.id,
+        dimension: main.collection.dimension,
+        metric: main.collection.metric,
+        index_kind: main.collection.index.kind,
+      },
+      'approximate',
+      'TRUE',
+      false,
+      false,
+    );
+    const sql = await sqlRow(ctx, {
+      id: `search-approx${s.suffix}-sql`,
+      group: 'vector search',
+      label: `raw SQL approximate search${s.ef ? `, ef_search ${s.ef}` : ''}`,
+      description:
+        `The SQL of searchSql() from the load-generator process as ${APP_ROLE}, in a transaction set up like ` +
+        `Db.tenant (role, tenant, tenant status; ef_search in the same statement): 3 round trips. ${where}.`,
+      concurrency: c,
+      steps: [
+        { text: setup },
+        { text: query, params: [{ fromVectorPool: true }, main.id, TOP_K] },
+        { text: 'COMMIT' },
+      ],
+      vectorPool: literals,
+    });
+    const speedup = compare(api, exact, 'exact');
+    const vsSql = compare(api, sql, 'raw SQL');
+    goal(
+      ctx,
+      {
+        id: `search-speedup${s.suffix}`,
+        description: `Approximate (${efText}) queries/s over exact queries/s through the API`,
+        target: '>= 10x',
+        value: speedup,
+        unit: 'x',
+      },
+      (v) => v >= 10,
+    );
+    goal(
+      ctx,
+      {
+        id: `search-api-vs-sql${s.suffix}`,
+        description: `API approximate (${efText}) queries/s over the same query as raw SQL`,
+        target: '>= 0.7',
+        value: vsSql,
+        unit: 'x',
+      },
+      (v) => v >= 0.7,
+    );
+  }
+  return { recall, seedSeconds };
+}
+
+export async function tenantsAtScale(
+  ctx: BenchContext,
+): Promise<{ seconds: number; collectionRetries: number }> {
+  const { profile } = ctx;
+  ctx.log(
+    `creating ${profile.tenants} tenants with ${profile.vectorsPerTenant} vectors each ` +
+      `(${profile.tenantSetupParallel} in parallel)`,
+  );
+  const started = performance.now();
+  // Concurrent collection creation can fail with a 500 (a deadlock in quiver_provision_collection
+  // when this was written): retry, and count how often it happened.
+  const retryRng = new Rng(profile.seed + 4);
+  let collectionRetries = 0;
+  const createCollection = async (key: string): Promise<CollectionInfo> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ctx.api.createCollection(key, 'docs', profile.dimension);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 500 || attempt >= 10) throw err;
+        collectionRetries++;
+        await sleep(10 * attempt + retryRng.int(50));
+      }
+    }
+  };
+  const tenants = await mapLimit(
+    Array.from({ length: profile.tenants }, (_, i) => i),
+    profile.tenantSetupParallel,
+    async (i): Promise<Tenant> => {
+      const created = await ctx.api.createTenant(`bench-t${String(i).padStart(4, '0')}`);
+      const key = await ctx.api.issueKey(created.id);
+      const t: Tenant = { id: created.id, key, collection: await createCollection(key) };
+      const vectors = ctx.data.vectors(
+        new Rng(profile.seed + 1000 + i),
+        profile.vectorsPerTenant,
+        'd',
+      );
+      await ctx.api.upsert(t.key, 'docs', vectors);
+      if ((i + 1) % 100 === 0) ctx.log(`  ${i + 1}/${profile.tenants} tenants`);
+      return t;
+    },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  ctx.log(`  ${profile.tenants} tenants in ${seconds.toFixed(1)} s`);
+  const t0 = performance.now();
+  await vacuumAnalyze(ctx.db);
+  ctx.log(`  VACUUM ANALYZE in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const bodies = ctx.data
+    .queries(new Rng(profile.seed + 3), profile.queryPool)
+    .map((vector) => JSON.stringify({ vector, topK: TOP_K, includeMetadata: false }));
+  const targetOf = (t: Tenant): HttpTarget => ({
+    method: 'POST',
+    path: `/v1/collections/docs/search`,
+    headers: { 'x-api-key': t.key, 'content-type': 'application/json' },
+  });
+  const what = `${profile.vectorsPerTenant} vectors x ${profile.dimension} per tenant, mode auto (HNSW), topK ${TOP_K}`;
+  const single = await httpRow(ctx, {
+    id: 'tenants-single',
+    group: 'tenants at scale',
+    label: 'search, one tenant',
+    description: `Every request from one tenant (of ${profile.tenants}); ${what}.`,
+    concurrency: profile.searchConcurrency,
+    targets: [targetOf(tenants[0])],
+    bodies,
+  });
+  const random = await httpRow(ctx, {
+    id: 'tenants-random',
+    group: 'tenants at scale',
+    label: `search, random tenant of ${profile.tenants.toLocaleString('en-US')}`,
+    description: `Each request picks a random tenant's key and collection; ${what}.`,
+    concurrency: profile.searchConcurrency,
+    targets: tenants.map(targetOf),
+    bodies,
+  });
+  const ratio = compare(random, single, 'one tenant');
+  goal(
+    ctx,
+    {
+      id: 'tenants-slowdown',
+      description: `Slowdown of a random-tenant mix over ${profile.tenants.toLocaleString('en-US')} tenants vs one tenant (one-tenant req/s / mix req/s)`,
+      target: '< 1.5x',
+      value: ratio ? Math.round((1 / ratio) * 1000) / 1000 : null,
+      unit: 'x',
+    },
+    (v) => v < 1.5,
+  );
+  return { seconds, collectionRetries };
+}
+
+// ------------------------------------------------------------------------------ recall
+
+async function idsFor(
+  ctx: BenchContext,
+  tenant: Tenant,
+  queries: number[][],
+  opts: Pick<SearchBody, 'mode' | 'efSearch'>,
+): Promise<string[][]> {
+  return mapLimit(queries, 4, async (vector) => {
+    const res = await ctx.api.search(tenant.key, tenant.collection.name, {
+      vector,
+      topK: TOP_K,
+      includeMetadata: false,
+      ...opts,
+    });
+    return res.matches.map((m) => m.id);
+  });
+}
+
+function recallOf(exact: string[][], approx: string[][]): number {
+  let sum = 0;
+  for (let i = 0; i < exact.length; i++) {
+    const truth = new Set(exact[i]);
+    const hits = approx[i].filter((id) => truth.has(id)).length;
+    sum += truth.size ? hits / truth.size : 1;
+  }
+  return Math.round((sum / exact.length) * 10000) / 10000;
+}
+
+export function datasetOf(
+  profile: Profile,
+  seedSeconds: number,
+  tenantSeedSeconds: number,
+): Dataset {
+  return {
+    seed: profile.seed,
+    dimension: profile.dimension,
+    metric: 'cosine',
+    clusters: profile.clusters,
+    vectors: profile.vectors,
+    batchSize: profile.batchSize,
+    parallelUpserts: profile.parallelUpserts,
+    seedSeconds: Math.round(seedSeconds * 10) / 10,
+    seedVectorsPerSecond: seedSeconds > 0 ? Math.round(profile.vectors / seedSeconds) : 0,
+    queryPool: profile.queryPool,
+    tenants: profile.tenants,
+    vectorsPerTenant: profile.vectorsPerTenant,
+    tenantSeedSeconds: Math.round(tenantSeedSeconds * 10) / 10,
+  };
+}

@@ -1,0 +1,175 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { BenchDatabase } from './database';
+import { REDIS_URL } from './redis-cleanup';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const SERVER_ENTRY = 'dist/src/main.js';
+
+export interface ServerOptions {
+  db: BenchDatabase;
+  /** BullMQ key prefix, a Redis Cluster hash tag such as {quiver-bench}. */
+  queuePrefix: string;
+  port: number;
+  platformToken: string;
+  logFile: string;
+  /** When set, the server runs with --cpu-prof and writes its profile here at exit. */
+  profileDir?: string;
+}
+
+/** The server's environment as the bench sets it. Everything else Quiver reads is left unset. */
+export function serverEnv(
+  opts: Pick<ServerOptions, 'db' | 'port' | 'platformToken' | 'queuePrefix'>,
+): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_REQUESTS: 'false',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(opts.port),
+    DATABASE_URL: opts.db.appUrl,
+    DATABASE_OWNER_URL: opts.db.ownerUrl,
+    MIGRATIONS_RUN: 'true',
+    REDIS_URL,
+    QUEUE_PREFIX: opts.queuePrefix,
+    QUIVER_BOOTSTRAP_TOKEN: opts.platformToken,
+  };
+}
+
+/** Names of the settings Quiver reads (src/config/config.schema.ts), cleared so none leaks in. */
+const QUIVER_SETTINGS = [
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'LOG_LEVEL',
+  'LOG_REQUESTS',
+  'DATABASE_URL',
+  'DATABASE_OWNER_URL',
+  'DATABASE_POOL_SIZE',
+  'MIGRATIONS_RUN',
+  'EMBEDDED_DATA_DIR',
+  'REDIS_URL',
+  'QUEUE_PREFIX',
+  'QUIVER_BOOTSTRAP_TOKEN',
+  'QUIVER_KEY_ENV',
+  'API_KEY_CACHE_TTL_MS',
+  'TENANT_PURGE_GRACE_HOURS',
+  'PURGE_SCAN_INTERVAL_MS',
+  'BODY_LIMIT_BYTES',
+  'HNSW_M',
+  'HNSW_EF_CONSTRUCTION',
+  'HNSW_EF_SEARCH',
+  'SHUTDOWN_TIMEOUT_MS',
+];
+
+export class Server {
+  private exitCode: number | null | undefined;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly origin: string,
+    readonly logFile: string,
+  ) {
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? -1 : null);
+        resolve();
+      }),
+    );
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Starts `node dist/src/main.js` and waits until /health/ready answers 200. */
+  static async start(opts: ServerOptions): Promise<Server> {
+    const entry = path.join(ROOT, SERVER_ENTRY);
+    if (!existsSync(entry)) throw new Error(`${SERVER_ENTRY} is missing: run "nest build" first`);
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of QUIVER_SETTINGS) delete env[k];
+    Object.assign(env, serverEnv(opts));
+    const log = openSync(opts.logFile, 'w');
+    const nodeArgs = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    const child = spawn(process.execPath, [...nodeArgs, entry], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    const server = new Server(child, `http://127.0.0.1:${opts.port}`, opts.logFile);
+    try {
+      await server.waitReady(60_000);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    return server;
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exitCode !== undefined) {
+        throw new Error(`the server exited (${this.exitCode}) at start:\n${this.logTail()}`);
+      }
+      try {
+        const res = await fetch(`${this.origin}/health/ready`);
+        await res.arrayBuffer();
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(200);
+    }
+    throw new Error(`the server was not ready within ${timeoutMs} ms:\n${this.logTail()}`);
+  }
+
+  logTail(lines = 30): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no server log)';
+    }
+  }
+
+  /** How many lines of the server log contain `text`. */
+  logLines(text: string): number {
+    try {
+      return readFileSync(this.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(text)).length;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** SIGTERM (graceful shutdown), then SIGKILL if it is still there after 15 s. */
+  async stop(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A port the OS says is free right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

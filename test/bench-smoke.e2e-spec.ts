@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parseBenchResults } from '../bench/results-schema';
+
+/**
+ * Benchmarks never run in `npm test`; this only checks that the harness starts, drives the app and
+ * writes well-formed results, on a tiny data set (--quick --smoke).
+ */
+describe('npm run bench -- --quick --smoke', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'quiver-bench-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes results that match the schema, with unbuilt scenarios marked as such', async () => {
+    const out = path.join(dir, 'results.json');
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    await promisify(execFile)('npm', ['run', 'bench', '--', '--quick', '--smoke', '--out', out], {
+      cwd: path.resolve(__dirname, '..'),
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const results = parseBenchResults(JSON.parse(readFileSync(out, 'utf8')));
+    expect(results.smoke).toBe(true);
+    expect(results.serverProcesses).toBe(1);
+    const rows = new Map(results.rows.map((r) => [r.id, r]));
+    for (const id of ['bare', 'search-exact', 'search-approx', 'tenants-random']) {
+      expect(rows.get(id)?.status).toBe('measured');
+    }
+    for (const id of ['validation', 'rate-limiting', 'audit'])
+      expect(rows.get(id)?.status).toBe('not built');
+    expect(results.recall.atDefault).toBeGreaterThan(0);
+    expect(results.recall.atDefault).toBeLessThanOrEqual(1);
+  }, 240_000);
+});
