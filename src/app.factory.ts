@@ -87,6 +87,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
     abortOnError: false,
+    // Content-Digest (RFC 9530) is checked against the bytes as received, not re-serialised JSON.
+    rawBody: true,
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();

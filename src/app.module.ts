@@ -13,6 +13,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { KeysModule } from './keys/keys.module';
 import { PlatformModule } from './platform/platform.module';
 import { RedisModule } from './redis/redis.module';
+import { SecretsModule } from './secrets/secrets.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { VectorsModule } from './vectors/vectors.module';
 
@@ -31,6 +32,7 @@ export class AppModule {
         }),
         DatabaseModule,
         RedisModule,
+        SecretsModule,
         EventsModule,
         JobsModule,
         PlatformModule,

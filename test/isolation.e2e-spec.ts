@@ -40,6 +40,12 @@ const KEY_ENDPOINTS: KeyEndpoint[] = [
     path: (id) => `/keys/${id}/rotate`,
     body: { gracePeriodSeconds: 0 },
   },
+  {
+    route: 'POST /v1/keys/{keyId}/signing-secret',
+    method: 'POST',
+    path: (id) => `/keys/${id}/signing-secret`,
+    body: { gracePeriodSeconds: 0, requireSignature: true },
+  },
 ];
 
 const c = (name: string) => `/collections/${encodeURIComponent(name)}`;

@@ -30,6 +30,9 @@ describe('parseEnv', () => {
       /TRUSTED_PROXIES: "nonsense"/,
     );
     expect(() => parseEnv({ TRUSTED_PROXIES: '0.0.0.0/0' })).toThrow(/TRUSTED_PROXIES/);
+    expect(() => parseEnv({ QUIVER_ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(
+      /QUIVER_ENCRYPTION_KEY: must be 32 random bytes/,
+    );
   });
 
   it('reports every bad variable at once', () => {

@@ -43,6 +43,13 @@ export const envSchema = z.object({
     .default('{quiver}'),
   QUIVER_BOOTSTRAP_TOKEN: z.string().optional(),
   QUIVER_KEY_ENV: z.enum(['live', 'test']).default('live'),
+  QUIVER_ENCRYPTION_KEY: z
+    .string()
+    .refine(
+      (v) => Buffer.from(v, /[-_]/.test(v) ? 'base64url' : 'base64').length === 32,
+      'must be 32 random bytes in base64 (openssl rand -base64 32)',
+    )
+    .optional(),
   API_KEY_CACHE_TTL_MS: int(0, 300_000).default('10000'),
   TENANT_PURGE_GRACE_HOURS: int(0, 24 * 365).default('168'),
   PURGE_SCAN_INTERVAL_MS: int(1000, 86_400_000).default('60000'),
@@ -51,6 +58,7 @@ export const envSchema = z.object({
   HNSW_EF_CONSTRUCTION: int(4, 1000).default('64'),
   HNSW_EF_SEARCH: int(1, 1000).default('100'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default('10000'),
+  SIGNATURE_MAX_SKEW_SECONDS: int(1, 3600).default('300'),
   TRUSTED_PROXIES: z
     .string()
     .default('')

@@ -15,6 +15,7 @@ export type EventType =
   | 'api_key.created'
   | 'api_key.revoked'
   | 'api_key.rotated'
+  | 'api_key.signing_secret_rotated'
   | 'collection.created'
   | 'collection.deleted'
   | 'vectors.upserted'

@@ -8,12 +8,12 @@ import { KeysService } from '@app/keys/keys.service';
 import { hasAnyScope } from '@app/keys/scopes';
 import { PlatformAuthService } from '@app/platform/platform-auth.service';
 import { TenancyErrorCode, tenancyError } from '@app/tenancy/tenancy.errors';
-import { clientAddress, IpAllowlist } from '@libs/net';
-import { AppConfig } from '@app/config/app-config';
 import type { VerifiedKey } from '@app/keys/key-cache';
 import { ACCESS_RULE, AccessRule } from './access.decorators';
 import { GatewayErrorCode, gatewayError } from './gateway.errors';
+import { RequestOrigin } from './request-origin';
 import { SecurityEventsService } from './security-events.service';
+import { SignatureVerifier } from './signature-verifier';
 import { extractCredential } from './credentials';
 
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
@@ -27,19 +27,15 @@ const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
 export class AuthGuard implements CanActivate {
   private readonly logger = new Logger('AuthGuard');
 
-  private readonly trustedProxies: IpAllowlist | undefined;
-
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: KeysService,
     private readonly platform: PlatformAuthService,
     private readonly context: TenantContext,
     private readonly securityEvents: SecurityEventsService,
-    config: AppConfig,
-  ) {
-    const proxies = config.env.TRUSTED_PROXIES;
-    this.trustedProxies = proxies.length ? IpAllowlist.compile(proxies) : undefined;
-  }
+    private readonly origin: RequestOrigin,
+    private readonly signatures: SignatureVerifier,
+  ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [
@@ -74,6 +70,9 @@ export class AuthGuard implements CanActivate {
     if (key.tenantStatus === 'suspended')
       throw tenancyError(TenancyErrorCode.TenantSuspended, 'This tenant is suspended.');
     await this.checkAddress(req, key);
+    // A signature that is present is always checked; one that is required must be present.
+    if (key.signatureRequired || this.signatures.isSigned(req))
+      await this.signatures.verify(req, key);
     if (!hasAnyScope(key.scopes, rule.anyOf)) {
       throw commonError(
         CommonErrorCode.InsufficientScope,
@@ -98,11 +97,7 @@ export class AuthGuard implements CanActivate {
   /** The tenant's allowlist, then the key's: a request must pass both that apply. */
   private async checkAddress(req: FastifyRequest, key: VerifiedKey): Promise<void> {
     if (!key.tenantAllowlist && !key.keyAllowlist) return;
-    const address = clientAddress(
-      req.raw.socket.remoteAddress,
-      req.headers['x-forwarded-for'],
-      this.trustedProxies,
-    );
+    const address = this.origin.clientAddress(req);
     const deniedBy =
       key.tenantAllowlist && !key.tenantAllowlist.allows(address)
         ? 'tenant'

@@ -10,6 +10,7 @@ import type Redis from 'ioredis';
 import { Db } from '@app/database/db';
 import { Public } from '@app/gateway/access.decorators';
 import { REDIS } from '@app/redis/redis.module';
+import { withTimeout } from '@app/common/with-timeout';
 
 @ApiTags('health')
 @Public()
@@ -50,14 +51,4 @@ export class HealthController {
       return indicator.down({ message: err instanceof Error ? err.message : 'unreachable' });
     }
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Queue, Worker } from 'bullmq';
 import { AppConfig } from '@app/config/app-config';
+import { withTimeout } from '@app/common/with-timeout';
 import { TenantContext } from '@app/common/context/tenant-context';
 
 /** A tenant job's payload always names its tenant; the runner restores the context from it. */
@@ -159,7 +160,12 @@ export class JobsService implements OnApplicationShutdown {
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
     await Promise.allSettled([...this.inflight]);
-    await this.worker?.close();
-    await this.queue?.close();
+    // With Redis unreachable, BullMQ's close would wait for a reconnection that may never come.
+    await withTimeout(this.worker?.close() ?? Promise.resolve(), 5000).catch(() =>
+      this.worker?.disconnect(),
+    );
+    await withTimeout(this.queue?.close() ?? Promise.resolve(), 2000).catch(() =>
+      this.queue?.disconnect(),
+    );
   }
 }

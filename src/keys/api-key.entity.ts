@@ -55,6 +55,20 @@ export class ApiKeyEntity {
   @Column({ name: 'enforced_filter', type: 'jsonb', nullable: true })
   enforcedFilter!: Record<string, unknown> | null;
 
+  /** The HMAC secret for signed requests (RFC 9421), encrypted at rest (AES-256-GCM, see SecretBox). */
+  @Column({ name: 'signing_secret_enc', type: 'bytea', nullable: true })
+  signingSecretEnc!: Buffer | null;
+
+  @Column({ name: 'previous_signing_secret_enc', type: 'bytea', nullable: true })
+  previousSigningSecretEnc!: Buffer | null;
+
+  @Column({ name: 'previous_signing_secret_expires_at', type: 'timestamptz', nullable: true })
+  previousSigningSecretExpiresAt!: Date | null;
+
+  /** Unsigned requests made with this key are refused. */
+  @Column({ name: 'require_signature', type: 'boolean', default: false })
+  requireSignature!: boolean;
+
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
   expiresAt!: Date | null;
 

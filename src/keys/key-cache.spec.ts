@@ -12,6 +12,8 @@ const key = (keyId: string, tenantId = 't1'): VerifiedKey => ({
   keyAllowlist: null,
   collections: null,
   enforcedFilter: null,
+  signatureRequired: false,
+  signingSecrets: [],
 });
 
 describe('KeyCache', () => {

@@ -1,5 +1,6 @@
 import type { IpAllowlist } from '@libs/net';
 import type { Scope } from './scopes';
+import type { UsableSecret } from './signing-secrets';
 
 /** What verification needs of a key, cached by the SHA-256 of the presented secret. */
 export interface VerifiedKey {
@@ -17,6 +18,10 @@ export interface VerifiedKey {
   keyAllowlist: IpAllowlist | null;
   collections: string[] | null;
   enforcedFilter: Record<string, unknown> | null;
+  /** The key or its tenant (settings.security.requireSignatures) refuses unsigned requests. */
+  signatureRequired: boolean;
+  /** Decrypted signing secrets: current, and previous until its grace ends. */
+  signingSecrets: UsableSecret[];
 }
 
 interface Entry {

@@ -44,8 +44,9 @@ export class KeyInvalidationService implements OnModuleInit, OnApplicationShutdo
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscriber?.quit().catch(() => undefined);
+  onApplicationShutdown(): void {
+    // A subscriber has nothing to flush: drop the connection, even if Redis is unreachable.
+    this.subscriber?.disconnect();
   }
 
   key(keyId: string): void {

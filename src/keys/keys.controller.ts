@@ -10,8 +10,13 @@ import { TenantContext } from '@app/common/context/tenant-context';
 import { ProblemDto } from '@app/common/errors/problem.dto';
 import { RequireScopes } from '@app/gateway/access.decorators';
 import { CreateKeyDto } from './dto/create-key.dto';
-import { RotateKeyDto } from './dto/rotate-key.dto';
-import { ApiKeyList, ApiKeyView, ApiKeyWithSecret } from './dto/key.response';
+import { RotateKeyDto, SigningSecretDto } from './dto/rotate-key.dto';
+import {
+  ApiKeyList,
+  ApiKeyView,
+  ApiKeyWithSecret,
+  SigningSecretResponse,
+} from './dto/key.response';
 import { KeysService } from './keys.service';
 
 /** Tenant admin API: the tenant's own API keys. */
@@ -53,6 +58,19 @@ export class KeysController {
   @Delete(':keyId')
   revoke(@Param('keyId') keyId: string): Promise<ApiKeyView> {
     return this.keys.revoke(this.context.tenantId, keyId);
+  }
+
+  @ApiOperation({
+    summary:
+      'Add or rotate the request-signing secret (RFC 9421); the old one verifies for the grace period',
+  })
+  @ApiNotFoundResponse({ description: 'No such key', type: ProblemDto })
+  @Post(':keyId/signing-secret')
+  rotateSigningSecret(
+    @Param('keyId') keyId: string,
+    @Body() dto: SigningSecretDto,
+  ): Promise<SigningSecretResponse> {
+    return this.keys.rotateSigningSecret(this.context.tenantId, keyId, dto);
   }
 
   @ApiOperation({

@@ -2,10 +2,11 @@ import { Module } from '@nestjs/common';
 import { KeysController } from './keys.controller';
 import { KeyInvalidationService } from './key-invalidation.service';
 import { KeysService } from './keys.service';
+import { SigningSecrets } from './signing-secrets';
 
 @Module({
   controllers: [KeysController],
-  providers: [KeysService, KeyInvalidationService],
+  providers: [KeysService, KeyInvalidationService, SigningSecrets],
   exports: [KeysService],
 })
 export class KeysModule {}

@@ -9,7 +9,9 @@ import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
 import { Db, TenantRequirement, Tx } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
 import { CreateKeyDto } from './dto/create-key.dto';
-import { ApiKeyView, ApiKeyWithSecret, KeyStatus } from './dto/key.response';
+import { ApiKeyView, ApiKeyWithSecret, KeyStatus, SigningSecretResponse } from './dto/key.response';
+import { SigningSecretDto } from './dto/rotate-key.dto';
+import { SigningSecrets } from './signing-secrets';
 import { KeyCache, VerifiedKey } from './key-cache';
 import { KeyInvalidationService } from './key-invalidation.service';
 import { KeysErrorCode, keysError } from './keys.errors';
@@ -32,6 +34,10 @@ interface KeyRow {
   allowed_ips: string[] | null;
   collections: string[] | null;
   enforced_filter: Record<string, unknown> | null;
+  signing_secret_enc: Buffer | null;
+  previous_signing_secret_enc: Buffer | null;
+  previous_signing_secret_expires_at: Date | null;
+  require_signature: boolean;
 }
 
 const KEY_FIELDS = [
@@ -51,6 +57,10 @@ const KEY_FIELDS = [
   'allowed_ips',
   'collections',
   'enforced_filter',
+  'signing_secret_enc',
+  'previous_signing_secret_enc',
+  'previous_signing_secret_expires_at',
+  'require_signature',
 ];
 const keyColumns = (alias?: string) =>
   KEY_FIELDS.map((f) => (alias ? `${alias}.${f}` : f)).join(', ');
@@ -72,6 +82,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
     private readonly invalidation: KeyInvalidationService,
+    private readonly signingSecrets: SigningSecrets,
   ) {
     this.cache = invalidation.cache;
   }
@@ -100,15 +111,25 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       });
     }
     validateRestrictions(dto);
+    if (dto.requireSignature && !dto.signing) {
+      throw keysError(
+        KeysErrorCode.InvalidRestriction,
+        'requireSignature needs signing: true (a key must be able to sign).',
+        {
+          errors: [{ path: 'requireSignature', message: 'needs signing: true' }],
+        },
+      );
+    }
     const generated = generateSecret('qvr', this.config.env.QUIVER_KEY_ENV);
     const id = randomUUID();
+    const signing = dto.signing ? this.signingSecrets.create(tenantId, id) : undefined;
     const row = await this.db.tenant(
       tenantId,
       async (tx) => {
         const [created] = await tx.query<KeyRow>(
           `INSERT INTO api_keys (tenant_id, id, name, scopes, secret_hash, secret_last4, expires_at,
-             allowed_ips, collections, enforced_filter)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) RETURNING ${KEY_COLUMNS}`,
+             allowed_ips, collections, enforced_filter, signing_secret_enc, require_signature)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) RETURNING ${KEY_COLUMNS}`,
           [
             tenantId,
             id,
@@ -120,6 +141,8 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
             dto.allowedIps ?? null,
             dto.collections ?? null,
             dto.filter ? JSON.stringify(dto.filter) : null,
+            signing?.sealed ?? null,
+            dto.requireSignature ?? false,
           ],
         );
         await this.outbox.record(tx, tenantId, 'api_key.created', {
@@ -132,7 +155,46 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       },
       { require },
     );
-    return { ...toView(row), secret: generated.secret };
+    return {
+      ...toView(row),
+      secret: generated.secret,
+      ...(signing ? { signingSecret: signing.secret } : {}),
+    };
+  }
+
+  /**
+   * Adds a signing secret to a key, or rotates it: the old one keeps verifying for the grace period
+   * (one previous secret at most, as for the key itself).
+   */
+  async rotateSigningSecret(
+    tenantId: string,
+    keyId: string,
+    dto: SigningSecretDto,
+  ): Promise<SigningSecretResponse> {
+    const grace = dto.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+    const signing = this.signingSecrets.create(tenantId, keyId);
+    const row = await this.db.tenant(tenantId, async (tx) => {
+      const current = await this.findForUpdate(tx, keyId, true);
+      if (current.revoked_at)
+        throw keysError(KeysErrorCode.KeyAlreadyRevoked, 'This key is revoked.');
+      const [updated] = await tx.query<KeyRow>(
+        `UPDATE api_keys SET
+           previous_signing_secret_enc = CASE WHEN $2::int > 0 THEN signing_secret_enc END,
+           previous_signing_secret_expires_at = CASE WHEN $2::int > 0 AND signing_secret_enc IS NOT NULL
+             THEN now() + make_interval(secs => $2::int) END,
+           signing_secret_enc = $3, require_signature = COALESCE($4, require_signature), updated_at = now()
+         WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [keyId, grace, signing.sealed, dto.requireSignature ?? null],
+      );
+      await this.outbox.record(tx, tenantId, 'api_key.signing_secret_rotated', {
+        keyId,
+        gracePeriodSeconds: grace,
+        requireSignature: updated.require_signature,
+      });
+      return updated;
+    });
+    this.invalidation.key(keyId);
+    return { ...toView(row), signingSecret: signing.secret };
   }
 
   async list(tenantId: string): Promise<ApiKeyView[]> {
@@ -248,9 +310,16 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
 
   private async lookup(hash: Buffer, hashHex: string): Promise<VerifiedKey | null> {
     const rows = await this.db.keyLookup(hashHex, (tx) =>
-      tx.query<KeyRow & { tenant_status: string; tenant_allowed_ips: string[] | null }>(
+      tx.query<
+        KeyRow & {
+          tenant_status: string;
+          tenant_allowed_ips: string[] | null;
+          tenant_requires_signatures: boolean;
+        }
+      >(
         `SELECT ${keyColumns('k')}, t.status AS tenant_status,
-                t.settings #> '{network,allowedIps}' AS tenant_allowed_ips
+                t.settings #> '{network,allowedIps}' AS tenant_allowed_ips,
+                COALESCE((t.settings #>> '{security,requireSignatures}')::boolean, false) AS tenant_requires_signatures
            FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
           WHERE k.secret_hash = $1 OR k.previous_secret_hash = $1`,
         [hash],
@@ -278,6 +347,14 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       keyAllowlist: row.allowed_ips?.length ? IpAllowlist.compile(row.allowed_ips) : null,
       collections: row.collections,
       enforcedFilter: row.enforced_filter,
+      signatureRequired: row.require_signature || row.tenant_requires_signatures,
+      signingSecrets: this.signingSecrets.open(
+        row.tenant_id,
+        row.id,
+        row.signing_secret_enc,
+        row.previous_signing_secret_enc,
+        row.previous_signing_secret_expires_at,
+      ),
     };
   }
 
@@ -371,6 +448,15 @@ function toView(row: KeyRow): ApiKeyView {
     allowedIps: row.allowed_ips,
     collections: row.collections,
     filter: row.enforced_filter,
+    signing: {
+      enabled: row.signing_secret_enc !== null,
+      required: row.require_signature,
+      previousSecretExpiresAt:
+        row.previous_signing_secret_expires_at &&
+        row.previous_signing_secret_expires_at.getTime() > now
+          ? iso(row.previous_signing_secret_expires_at)
+          : null,
+    },
     createdAt: row.created_at.toISOString(),
   };
 }

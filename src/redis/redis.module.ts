@@ -1,6 +1,7 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppConfig } from '@app/config/app-config';
+import { withTimeout } from '@app/common/with-timeout';
 
 export const REDIS = Symbol('REDIS');
 
@@ -27,6 +28,8 @@ export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis | null) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis?.quit().catch(() => undefined);
+    if (!this.redis) return;
+    // QUIT when Redis answers; when it does not, stop reconnecting rather than hang the shutdown.
+    await withTimeout(this.redis.quit(), 2000).catch(() => this.redis?.disconnect());
   }
 }

@@ -40,6 +40,8 @@ export const tenantSettingsSchema = z
       })
       .strict()
       .optional(),
+    /** Request security: with requireSignatures, every key of the tenant must sign (RFC 9421). */
+    security: z.object({ requireSignatures: z.boolean().optional() }).strict().optional(),
     /** Free-form labels for the platform operator (cost centre, region, ...). */
     labels: z
       .record(

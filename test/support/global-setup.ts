@@ -1,5 +1,6 @@
 // globalSetup runs outside jest's module mapper: resolve the @app/@libs aliases from tsconfig.
 import 'tsconfig-paths/register';
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { generateSecret, hashSecret } from '@libs/api-key';
 import { runMigrations } from '@app/database/migrations-runner';
@@ -46,6 +47,8 @@ export default async function globalSetup(): Promise<void> {
     process.env.DATABASE_OWNER_URL = owner;
   }
   process.env.REDIS_URL = redisUrl();
+  // Secrets at rest (signing secrets) are encrypted with this; a deployment sets its own.
+  process.env.QUIVER_ENCRYPTION_KEY ??= randomBytes(32).toString('base64');
   process.env.QUEUE_PREFIX = `{quiver-test-${TEST_DB}}`;
   await runMigrations(ownerUrl(), true);
 

@@ -2,6 +2,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   ArrayUnique,
+  IsBoolean,
   IsArray,
   IsDateString,
   IsIn,
@@ -79,4 +80,14 @@ export class CreateKeyDto {
   @IsOptional()
   @IsObject()
   filter?: Record<string, unknown>;
+
+  /** Also issue a request-signing secret (RFC 9421, hmac-sha256), shown once in the response. */
+  @IsOptional()
+  @IsBoolean()
+  signing?: boolean;
+
+  /** Refuse unsigned requests made with this key (needs `signing`). */
+  @IsOptional()
+  @IsBoolean()
+  requireSignature?: boolean;
 }

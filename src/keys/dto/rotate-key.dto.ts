@@ -1,4 +1,4 @@
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export class RotateKeyDto {
   /**
@@ -11,4 +11,11 @@ export class RotateKeyDto {
   @Min(0)
   @Max(30 * 24 * 3600)
   gracePeriodSeconds?: number;
+}
+
+export class SigningSecretDto extends RotateKeyDto {
+  /** Also set whether unsigned requests made with this key are refused. */
+  @IsOptional()
+  @IsBoolean()
+  requireSignature?: boolean;
 }
