@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { databaseUrl, dropDatabase, recreateDatabaseWithRoles } from '../scripts/local-database';
 
 /** The local cluster's superuser connection (trust auth), as the e2e setup uses it. */
 export const PG_ADMIN_URL =
@@ -11,12 +12,6 @@ export interface BenchDatabase {
   appUrl: string;
 }
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
 export function benchDatabase(name: string): BenchDatabase {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name: ${name}`);
   return {
@@ -27,39 +22,13 @@ export function benchDatabase(name: string): BenchDatabase {
   };
 }
 
-/**
- * A fresh database with the two roles of a real deployment, made the way test/support/global-setup.ts
- * makes the e2e database: the roles (created once per cluster, never dropped), the database owned by
- * quiver_owner, and pgvector created by the superuser. The app migrates it at start (MIGRATIONS_RUN).
- */
+/** A fresh database with the deployment's two roles (scripts/local-database.ts); the app migrates it at start. */
 export async function createBenchDatabase(db: BenchDatabase): Promise<void> {
-  await dropBenchDatabase(db);
-  await withClient(db.adminUrl, async (admin) => {
-    await admin.query(`
-      DO $$ BEGIN
-        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quiver_owner') THEN
-          CREATE ROLE quiver_owner LOGIN PASSWORD 'quiver_owner' NOSUPERUSER NOBYPASSRLS;
-        END IF;
-        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quiver_app') THEN
-          CREATE ROLE quiver_app LOGIN PASSWORD 'quiver_app' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-        END IF;
-      END $$`);
-    await admin.query(`CREATE DATABASE "${db.name}" OWNER quiver_owner`);
-  });
-  // pgvector is not a trusted extension: a superuser creates it, the owner's migrations find it.
-  await withClient(withDatabase(db.adminUrl, db.name), (c) =>
-    c.query('CREATE EXTENSION IF NOT EXISTS vector'),
-  );
+  await recreateDatabaseWithRoles(db.adminUrl, db.name);
 }
 
 export async function dropBenchDatabase(db: BenchDatabase): Promise<void> {
-  await withClient(db.adminUrl, async (admin) => {
-    await admin.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-      [db.name],
-    );
-    await admin.query(`DROP DATABASE IF EXISTS "${db.name}"`);
-  });
+  await dropDatabase(db.adminUrl, db.name);
 }
 
 /**
@@ -67,7 +36,7 @@ export async function dropBenchDatabase(db: BenchDatabase): Promise<void> {
  * minute or so later, so the measured runs neither race autovacuum nor plan without statistics.
  */
 export async function vacuumAnalyze(db: BenchDatabase): Promise<void> {
-  await withClient(withDatabase(db.adminUrl, db.name), (c) => c.query('VACUUM ANALYZE'));
+  await withClient(databaseUrl(db.adminUrl, db.name), (c) => c.query('VACUUM ANALYZE'));
 }
 
 export async function databaseSize(db: BenchDatabase): Promise<number> {

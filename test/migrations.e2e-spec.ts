@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@app/database/data-source-options';
 import { runMigrations } from '@app/database/migrations-runner';
+import { dropDatabase, recreateDatabaseWithRoles } from '../scripts/local-database';
 import { ownerUrl, PG_ADMIN_URL } from './support/test-env';
 
 /** Migrations are the only way the schema changes: they match the entities and they undo cleanly. */
@@ -25,17 +25,8 @@ describe('migrations', () => {
 
   it('revert to an empty schema and apply again on a scratch database', async () => {
     const name = `quiver_migrations_${process.pid}`;
-    const admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.query(`CREATE DATABASE ${name} OWNER quiver_owner`);
+    await recreateDatabaseWithRoles(PG_ADMIN_URL, name);
     const url = ownerUrl().replace(/\/[^/]*$/, `/${name}`);
-    const scratchAdmin = new Client({
-      connectionString: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`),
-    });
-    await scratchAdmin.connect();
-    await scratchAdmin.query('CREATE EXTENSION vector');
-    await scratchAdmin.end();
     try {
       expect(await runMigrations(url, true)).toHaveLength(MIGRATIONS.length);
       const ds = new DataSource({ ...dataSourceOptions(url, 1), logging: false });
@@ -49,8 +40,7 @@ describe('migrations', () => {
       await ds.destroy();
       expect(await runMigrations(url, true)).toHaveLength(MIGRATIONS.length);
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await dropDatabase(PG_ADMIN_URL, name);
     }
   });
 });

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { generateSecret, hashSecret } from '@libs/api-key';
 import { runMigrations } from '@app/database/migrations-runner';
+import { recreateDatabaseWithRoles } from '../../scripts/local-database';
 import { appUrl, ownerUrl, PG_ADMIN_URL, redisUrl, TEST_DB } from './test-env';
 
 /**
@@ -14,34 +15,7 @@ import { appUrl, ownerUrl, PG_ADMIN_URL, redisUrl, TEST_DB } from './test-env';
 export default async function globalSetup(): Promise<void> {
   const external = Boolean(process.env.DATABASE_URL);
   if (!external) {
-    const admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(`
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quiver_owner') THEN
-            CREATE ROLE quiver_owner LOGIN PASSWORD 'quiver_owner' NOSUPERUSER NOBYPASSRLS;
-          END IF;
-          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quiver_app') THEN
-            CREATE ROLE quiver_app LOGIN PASSWORD 'quiver_app' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-          END IF;
-        END $$`);
-      await admin.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-        [TEST_DB],
-      );
-      await admin.query(`DROP DATABASE IF EXISTS "${TEST_DB}"`);
-      await admin.query(`CREATE DATABASE "${TEST_DB}" OWNER quiver_owner`);
-    } finally {
-      await admin.end();
-    }
-    // pgvector is not a trusted extension: a superuser creates it, the owner's migrations find it.
-    const dbAdmin = new Client({
-      connectionString: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${TEST_DB}`),
-    });
-    await dbAdmin.connect();
-    await dbAdmin.query('CREATE EXTENSION IF NOT EXISTS vector');
-    await dbAdmin.end();
+    await recreateDatabaseWithRoles(PG_ADMIN_URL, TEST_DB);
     const [app, owner] = [appUrl(), ownerUrl()];
     process.env.DATABASE_URL = app;
     process.env.DATABASE_OWNER_URL = owner;

@@ -1,0 +1,55 @@
+import { Client } from 'pg';
+
+/**
+ * A fresh database with the two roles of a real deployment, on a cluster where we are superuser:
+ * quiver_owner (owns the database; migrations run as it) and quiver_app (the app's login: no
+ * superuser, no BYPASSRLS, owns nothing). Roles are cluster-wide, created once and never dropped.
+ * pgvector is not a trusted extension, so the superuser creates it for the owner's migrations.
+ * Used by the e2e setup and by the benchmark.
+ */
+export async function recreateDatabaseWithRoles(adminUrl: string, name: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name: ${name}`);
+  await dropDatabase(adminUrl, name);
+  await withClient(adminUrl, async (admin) => {
+    await admin.query(`
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quiver_owner') THEN
+          CREATE ROLE quiver_owner LOGIN PASSWORD 'quiver_owner' NOSUPERUSER NOBYPASSRLS;
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'quiver_app') THEN
+          CREATE ROLE quiver_app LOGIN PASSWORD 'quiver_app' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+        END IF;
+      END $$`);
+    await admin.query(`CREATE DATABASE "${name}" OWNER quiver_owner`);
+  });
+  await withClient(databaseUrl(adminUrl, name), (c) =>
+    c.query('CREATE EXTENSION IF NOT EXISTS vector'),
+  );
+}
+
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withClient(adminUrl, async (admin) => {
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+      [name],
+    );
+    await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
+  });
+}
+
+/** The same server URL, pointing at another database. */
+export function databaseUrl(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
