@@ -138,18 +138,39 @@ export class CollectionsService {
   }
 
   /** The collection plus the tenant's search defaults, in one round trip. */
-  resolveForSearch(tx: Tx, name: string): Promise<SearchableCollection> {
+  /**
+   * Finds the collection and, in the same round trip, sets the HNSW scan parameters for the rest of
+   * the transaction: ef_search = the request's, else the tenant's (settings.search.efSearch), else
+   * the server default, never below topK (pgvector caps it at 1000); iterative scans when filtered.
+   * Exact searches ignore them.
+   */
+  resolveForSearch(
+    tx: Tx,
+    name: string,
+    hnsw: { efSearch?: number; topK: number; filtered: boolean },
+  ): Promise<SearchableCollection> {
     return this.findByName<SearchableCollection>(
       tx,
-      `SELECT ${COLUMNS}, (SELECT (t.settings #>> '{search,efSearch}')::int FROM tenants t
-         WHERE t.id = c.tenant_id) AS tenant_ef_search FROM collections c WHERE name = $1`,
+      `SELECT ${COLUMNS}, set_config('hnsw.ef_search', LEAST(1000, GREATEST($4::int, COALESCE($2::int,
+           (SELECT (t.settings #>> '{search,efSearch}')::int FROM tenants t WHERE t.id = c.tenant_id), $3::int)))::text,
+           true) AS ef_search
+         ${hnsw.filtered ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative_scan` : ''}
+       FROM collections c WHERE name = $1`,
       name,
+      [hnsw.efSearch ?? null, this.config.env.HNSW_EF_SEARCH, hnsw.topK],
     );
   }
 
-  private async findByName<R extends CollectionRow>(tx: Tx, sql: string, name: string): Promise<R> {
+  private async findByName<R extends CollectionRow>(
+    tx: Tx,
+    sql: string,
+    name: string,
+    extraParams: unknown[] = [],
+  ): Promise<R> {
     // A name no collection could have (NUL, slashes, too long) is simply not found, without a query.
-    const [row] = COLLECTION_NAME_RE.test(name) ? await tx.query<R>(sql, [name]) : [];
+    const [row] = COLLECTION_NAME_RE.test(name)
+      ? await tx.query<R>(sql, [name, ...extraParams])
+      : [];
     if (!row) {
       throw vectorsError(
         VectorsErrorCode.CollectionNotFound,
@@ -161,7 +182,8 @@ export class CollectionsService {
 }
 
 export interface SearchableCollection extends CollectionRow {
-  tenant_ef_search: number | null;
+  /** The ef_search now in force for the transaction. */
+  ef_search: string;
 }
 
 /** A scoped key reaches only its collections; checked before any lookup, so it leaks nothing. */

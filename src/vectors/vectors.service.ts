@@ -216,20 +216,14 @@ export class VectorsService {
     const topK = dto.topK ?? 10;
     const filter = compileScoped(dto.filter, scope, 3);
     return this.db.tenant(tenantId, async (tx) => {
-      const c = await this.collections.resolveForSearch(tx, collectionName);
+      const c = await this.collections.resolveForSearch(tx, collectionName, {
+        efSearch: dto.efSearch,
+        topK,
+        filtered: filter.sql !== 'TRUE',
+      });
       const problem = checkValues(dto.vector, c.dimension, c.metric === 'cosine', 'vector');
       if (problem) throw problemToError(problem);
       const mode = this.chooseMode(c, dto.mode ?? 'auto');
-      if (mode === 'approximate') {
-        const ef = Math.max(
-          dto.efSearch ?? c.tenant_ef_search ?? this.config.env.HNSW_EF_SEARCH,
-          topK,
-        );
-        await tx.query(
-          `SELECT set_config('hnsw.ef_search', $1, true)${filter.sql !== 'TRUE' ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`,
-          [String(Math.min(ef, 1000))],
-        );
-      }
       const rows = await tx.query<{
         id: string;
         distance: number;
