@@ -1,19 +1,17 @@
+import { seededRandom } from '../libs/prng';
+
 /** A small seeded PRNG (mulberry32) with gaussian samples: the same seed gives the same data. */
 export class Rng {
-  private state: number;
+  private readonly uniform: () => number;
   private spare: number | null = null;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.uniform = seededRandom(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.uniform();
   }
 
   /** Uniform integer in [0, n). */

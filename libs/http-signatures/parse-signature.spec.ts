@@ -1,3 +1,4 @@
+import { seededRandom } from '@libs/prng';
 import { parseSignature } from './parse-signature';
 import { signRequest } from './sign-request';
 import type { SignableRequest } from './signature-types';
@@ -155,15 +156,7 @@ describe('parseSignature', () => {
 });
 
 // Deterministic PRNG (mulberry32) so a failing fuzz case can be reproduced.
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 describe('parseSignature and verifySignature under malformed input', () => {
   const req: SignableRequest = {

@@ -66,17 +66,7 @@ export class ReferenceLimiter {
   }
 }
 
-/** mulberry32: small, seeded, good enough to shuffle test inputs reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '@libs/prng';
 
 /**
  * Non-decreasing arrival times mixing bursts (many requests in one millisecond), steady trickles and

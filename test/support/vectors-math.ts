@@ -4,19 +4,12 @@
  * exactly the values the database holds.
  */
 
+import { seededRandom } from '@libs/prng';
+
 export type Metric = 'cosine' | 'l2' | 'dot';
 
-/** mulberry32: a tiny seeded PRNG, so every run sees the same data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so every run sees the same data. */
+export const prng = seededRandom;
 
 /** A vector of float4-exact values in [-1, 1). */
 export function randomVector(rand: () => number, dimension: number): number[] {
