@@ -4,6 +4,7 @@ import { Public, RequireScopes } from '@app/gateway/access.decorators';
 import { SCOPES } from '@app/keys/scopes';
 import { startApp, type HttpResponse, TestApp, TestTenant } from './support/harness';
 import { expectProblem } from './support/vectors-problem';
+import { ENDPOINT_CLASSES } from '@app/gateway/rate-limit/rate-limit-policy';
 import { walkApp, walkController, type WalkedRoute } from './support/vectors-routes';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -387,6 +388,25 @@ describe('http (e2e)', () => {
       const routes = walkApp(api.app);
       expect(routes.length).toBeGreaterThan(15);
       expect(undeclared(routes)).toEqual([]);
+    });
+
+    it('every api-key route declares the rate-limit endpoint class it counts against', () => {
+      const routes = walkApp(api.app).filter((r) => r.rule?.kind === 'api_key');
+      expect(routes.length).toBeGreaterThan(10);
+      const missing = routes
+        .filter((r) => !r.endpointClass || !ENDPOINT_CLASSES.includes(r.endpointClass))
+        .map((r) => `${r.controller}.${r.handler}`);
+      expect(missing).toEqual([]);
+      const byClass = Object.fromEntries(
+        routes.map((r) => [`${r.controller}.${r.handler}`, r.endpointClass]),
+      );
+      expect(byClass).toMatchObject({
+        'VectorsController.search': 'search',
+        'VectorsController.upsert': 'write',
+        'VectorsController.fetch': 'read',
+        'KeysController.create': 'admin',
+        'CollectionsController.create': 'admin',
+      });
     });
 
     it('the walk flags a route that declares no access rule, and sees class-level rules', () => {

@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { spawn, ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
 import { httpbis, type SigningKey } from 'http-message-signatures';
 import { contentDigest } from '@libs/http-signatures';
 import { eventually, startApp, TestApp, TestTenant } from './support/harness';
+import { PrivateRedis } from './support/private-redis';
 import { signedRequest, SignedCall } from './support/signed-client';
 
 /** HTTP Message Signatures (RFC 9421, hmac-sha256) with Content-Digest (RFC 9530) on the request path. */
@@ -266,52 +265,21 @@ describe('signed requests', () => {
 });
 
 describe('signed requests when Redis (the replay cache) is down', () => {
-  let redis: ChildProcess | undefined;
+  let redis: PrivateRedis | undefined;
   let api: TestApp | undefined;
 
   afterAll(async () => {
     await api?.close().catch(() => undefined);
-    redis?.kill('SIGKILL');
+    await redis?.stop();
   });
 
-  async function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as { port: number };
-        srv.close(() => resolve(port));
-      });
-    });
-  }
-
   it('fails closed with 503 instead of skipping the replay check', async () => {
-    // A private redis-server on a spare port: the shared one is never stopped.
-    const port = await freePort();
-    redis = spawn('redis-server', [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ]);
-    await eventually(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const probe = connect(port, '127.0.0.1');
-          probe.once('connect', () => {
-            probe.destroy();
-            resolve(true);
-          });
-          probe.once('error', () => resolve(false));
-        }),
-      (up) => up,
-      5000,
-    );
+    redis = await PrivateRedis.start();
     api = await startApp({
-      REDIS_URL: `redis://127.0.0.1:${port}`,
+      REDIS_URL: redis.url,
       QUEUE_PREFIX: '{quiver-sig-down}',
+      // The data plane would fail open on the rate limiter: what refuses here is the replay cache.
+      RATE_LIMIT_REDIS_DOWN_SENSITIVE: 'open',
     });
     const t = await api.createTenant('sigdown');
     const r = await t.request('POST', '/keys', {
@@ -328,14 +296,14 @@ describe('signed requests when Redis (the replay cache) is down', () => {
         })
       ).status,
     ).toBe(200);
-    redis.kill('SIGKILL');
-    await new Promise((res) => redis!.once('exit', res));
+    await redis.stop();
     const down = await signedRequest(api, s.secret, s.id, s.signingSecret, {
       method: 'GET',
       path: '/v1/collections',
     });
     expect(down.status).toBe(503);
     expect(down.body.code).toBe('service_unavailable');
+    expect(down.body.detail).toMatch(/replay/i);
     expect(down.headers.get('retry-after')).toBe('1');
   });
 });

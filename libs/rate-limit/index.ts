@@ -1,6 +1,9 @@
 export {
   assertRules,
+  MAX_BUCKET,
+  MAX_WINDOW_MS,
   quantumMs,
+  ruleSlot,
   type Decision,
   type RateLimitStore,
   type RuleDecision,

@@ -182,6 +182,22 @@ describe('MemoryRateLimitStore', () => {
     expect(store.consumeSync('k', rules, 6000).allowed).toBe(true);
   });
 
+  it('counts a shared bucket across rule sets and keeps other buckets apart, under one key', () => {
+    const store = new MemoryRateLimitStore();
+    const tenant = { limit: 3, windowMs: 1000, bucket: 0 };
+    const search = [tenant, { limit: 2, windowMs: 1000, bucket: 1 }];
+    const write = [tenant, { limit: 2, windowMs: 1000, bucket: 2 }];
+    expect(store.consumeSync('t', search, 0).allowed).toBe(true);
+    expect(store.consumeSync('t', search, 1).allowed).toBe(true);
+    // The search bucket is full; its refusal takes nothing from the tenant bucket.
+    expect(store.consumeSync('t', search, 2)).toMatchObject({ allowed: false, retryAfterMs: 998 });
+    const w = store.consumeSync('t', write, 3);
+    expect(w.allowed).toBe(true);
+    expect(w.rules.map((r) => r.remaining)).toEqual([0, 1]);
+    // Now the tenant bucket is full, which refuses writes although their own bucket has room.
+    expect(store.consumeSync('t', write, 4)).toMatchObject({ allowed: false, retryAfterMs: 996 });
+  });
+
   it('keeps keys apart', async () => {
     const store = new MemoryRateLimitStore();
     const rules = [{ limit: 1, windowMs: 1000 }];
@@ -218,6 +234,18 @@ describe('MemoryRateLimitStore', () => {
         { limit: 2, windowMs: 1000 },
       ]),
     ).toThrow(RangeError);
+    expect(() =>
+      store.consumeSync('k', [
+        { limit: 1, windowMs: 1000, bucket: 3 },
+        { limit: 2, windowMs: 1000, bucket: 3 },
+      ]),
+    ).toThrow(RangeError);
+    expect(() => store.consumeSync('k', [{ limit: 1, windowMs: 1000, bucket: 1000 }])).toThrow(
+      RangeError,
+    );
+    expect(() => store.consumeSync('k', [{ limit: 1, windowMs: 1_000_000_000 }])).toThrow(
+      RangeError,
+    );
     expect(() => new MemoryRateLimitStore({ maxKeys: 0 })).toThrow(RangeError);
   });
 });

@@ -1,5 +1,6 @@
 import {
   assertRules,
+  ruleSlot,
   type Decision,
   type RateLimitStore,
   type RuleDecision,
@@ -10,6 +11,7 @@ import { SlidingLog } from './sliding-log';
 interface KeyState {
   /** Latest time seen for this key: the clock is clamped to it so it never runs backwards. */
   last: number;
+  /** By ruleSlot(): bucket and window. */
   logs: Map<number, SlidingLog>;
 }
 
@@ -67,10 +69,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const now = Math.max(clock, state.last);
     state.last = now;
     const logs = rules.map((rule) => {
-      let log = state.logs.get(rule.windowMs);
+      const slot = ruleSlot(rule);
+      let log = state.logs.get(slot);
       if (log === undefined) {
         log = new SlidingLog();
-        state.logs.set(rule.windowMs, log);
+        state.logs.set(slot, log);
       }
       log.expire(now, rule.windowMs);
       return log;

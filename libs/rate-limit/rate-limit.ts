@@ -4,6 +4,20 @@ export interface WindowRule {
   windowMs: number;
   /** Policy name for the RateLimit header fields, e.g. '1s'. Defaults to one derived from windowMs. */
   name?: string;
+  /**
+   * Rules in different buckets keep separate logs under one key, so one atomic call can check, say, a
+   * tenant-wide 1 s rule and a per-endpoint-class 1 s rule together. 0 to MAX_BUCKET, default 0.
+   */
+  bucket?: number;
+}
+
+export const MAX_BUCKET = 999;
+/** Windows are shorter than this (about 11.5 days): the bucket and the window share one number. */
+export const MAX_WINDOW_MS = 1_000_000_000;
+
+/** The identity of a rule's log under its key: bucket and window in one safe integer. */
+export function ruleSlot(rule: WindowRule): number {
+  return (rule.bucket ?? 0) * MAX_WINDOW_MS + rule.windowMs;
 }
 
 export interface RuleDecision {
@@ -52,8 +66,9 @@ export function recordTime(nowMs: number, quantum: number): number {
 }
 
 /**
- * Throws RangeError on a rule set the stores cannot honour. Two rules with the same window would share
- * one admission log, so they are refused rather than merged silently: keep the stricter one.
+ * Throws RangeError on a rule set the stores cannot honour. Two rules with the same window in the same
+ * bucket would share one admission log, so they are refused rather than merged silently: keep the
+ * stricter one.
  */
 export function assertRules(rules: readonly WindowRule[]): void {
   if (rules.length === 0) throw new RangeError('rate limit: at least one rule is required');
@@ -62,12 +77,20 @@ export function assertRules(rules: readonly WindowRule[]): void {
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new RangeError(`rate limit: limit must be a positive integer, got ${limit}`);
     }
-    if (!Number.isSafeInteger(windowMs) || windowMs < 1) {
-      throw new RangeError(`rate limit: windowMs must be a positive integer, got ${windowMs}`);
+    if (!Number.isSafeInteger(windowMs) || windowMs < 1 || windowMs >= MAX_WINDOW_MS) {
+      throw new RangeError(
+        `rate limit: windowMs must be a positive integer under ${MAX_WINDOW_MS}, got ${windowMs}`,
+      );
+    }
+    const bucket = rules[i].bucket ?? 0;
+    if (!Number.isSafeInteger(bucket) || bucket < 0 || bucket > MAX_BUCKET) {
+      throw new RangeError(`rate limit: bucket must be an integer 0-${MAX_BUCKET}, got ${bucket}`);
     }
     for (let j = 0; j < i; j++) {
-      if (rules[j].windowMs === windowMs) {
-        throw new RangeError(`rate limit: two rules share the window ${windowMs} ms`);
+      if (ruleSlot(rules[j]) === ruleSlot(rules[i])) {
+        throw new RangeError(
+          `rate limit: two rules share the window ${windowMs} ms in bucket ${bucket}`,
+        );
       }
     }
   }

@@ -260,6 +260,28 @@ describe('RedisRateLimitStore', () => {
       expect((await replay.consume(key, hourly, 60_000)).allowed).toBe(false);
     });
 
+    it('counts a shared bucket across rule sets and keeps other buckets apart', async () => {
+      const key = freshKey('buckets');
+      const tenant = { limit: 3, windowMs: 1000, bucket: 0 };
+      const search = [tenant, { limit: 2, windowMs: 1000, bucket: 1 }];
+      const write = [tenant, { limit: 2, windowMs: 1000, bucket: 2 }];
+      expect((await replay.consume(key, search, 0)).allowed).toBe(true);
+      expect((await replay.consume(key, search, 1)).allowed).toBe(true);
+      expect(await replay.consume(key, search, 2)).toMatchObject({
+        allowed: false,
+        retryAfterMs: 998,
+      });
+      const w = await replay.consume(key, write, 3);
+      expect(w.allowed).toBe(true);
+      expect(w.rules.map((r) => r.remaining)).toEqual([0, 1]);
+      expect(await replay.consume(key, write, 4)).toMatchObject({
+        allowed: false,
+        retryAfterMs: 996,
+      });
+      // The bucket and the window are one slot: the lists of the two 1 s logs are distinct keys.
+      expect(new Set(replay.redisKeys(key, search)).size).toBe(3);
+    });
+
     it('rebuilds the totals from the lists if the state is lost, less the open run', async () => {
       const key = freshKey('rebuild');
       const rules: WindowRule[] = [{ limit: 4, windowMs: 1000 }];

@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import {
   assertRules,
   quantumMs,
+  ruleSlot,
   type Decision,
   type RateLimitStore,
   type RuleDecision,
@@ -55,10 +56,15 @@ export class RedisRateLimitStore implements RateLimitStore {
     assertRules(rules);
     const base = this.baseKey(key);
     const args: string[] = [base];
-    for (const rule of rules) args.push(`${base}:${rule.windowMs}`);
+    for (const rule of rules) args.push(`${base}:${ruleSlot(rule)}`);
     args.push(this.callerClock ? String(callerNow(nowMs)) : '');
     for (const rule of rules) {
-      args.push(String(rule.windowMs), String(rule.limit), String(quantumMs(rule.windowMs)));
+      args.push(
+        String(ruleSlot(rule)),
+        String(rule.windowMs),
+        String(rule.limit),
+        String(quantumMs(rule.windowMs)),
+      );
     }
     const reply = await this.run(rules.length + 1, args);
     return toDecision(reply, rules);
@@ -67,7 +73,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   /** Every Redis key this store uses for `key`: for tests and operational tooling. */
   redisKeys(key: string, rules: readonly WindowRule[]): string[] {
     const base = this.baseKey(key);
-    return [base, ...rules.map((rule) => `${base}:${rule.windowMs}`)];
+    return [base, ...rules.map((rule) => `${base}:${ruleSlot(rule)}`)];
   }
 
   private baseKey(key: string): string {

@@ -1,12 +1,15 @@
+import { MAX_WINDOW_MS } from './rate-limit';
+
 /**
  * sliding-log.ts in Lua, one atomic call for all the rules of one key (see there for why it is exact).
  *
- * KEYS[1]      string: `last` (the clamped clock), then per window in use under this key six numbers:
- *              windowMs, total of its runs, time and count of its newest ("open") run, time and count
- *              of its oldest closed run (-1 when there is no such run), all space-separated
+ * KEYS[1]      string: `last` (the clamped clock), then per log in use under this key six numbers:
+ *              its slot (bucket * MAX_WINDOW_MS + windowMs, see ruleSlot), total of its runs, time and
+ *              count of its newest ("open") run, time and count of its oldest closed run (-1 when there
+ *              is no such run), all space-separated
  * KEYS[1 + i]  list of rule i's closed runs, newest at the head, each 'recordTime:count'
  * ARGV[1]      the caller's clock in ms, or '' to read Redis TIME
- * ARGV[3i - 1], ARGV[3i], ARGV[3i + 1]   windowMs, limit, quantum of rule i
+ * ARGV[4i - 2], ARGV[4i - 1], ARGV[4i], ARGV[4i + 1]   slot, windowMs, limit, quantum of rule i
  *
  * Returns { allowed (1/0), remaining_1, resetMs_1, ..., remaining_n, resetMs_n, retryAfterMs }.
  *
@@ -41,8 +44,8 @@ else
   slack = ${CALLER_CLOCK_TTL_SLACK_MS}
 end
 
--- The state: 'last' then, per window seen under this key, 'windowMs total openAt openCount oldAt
--- oldCount' (-1 for an absent run), all space-separated.
+-- The state: 'last' then, per log seen under this key, 'slot total openAt openCount oldAt oldCount'
+-- (-1 for an absent run), all space-separated. A slot's window is slot % MAX_WINDOW_MS.
 local state = {}
 local raw = redis.call('GET', KEYS[1])
 if raw then
@@ -65,13 +68,14 @@ local dirty = not raw
 local allowed = true
 for i = 1, n do
   local key = KEYS[i + 1]
-  local w = tonumber(ARGV[3 * i - 1])
-  W[i], L[i], Q[i] = w, tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
-  local j = slot[w]
+  local id = tonumber(ARGV[4 * i - 2])
+  local w = tonumber(ARGV[4 * i - 1])
+  W[i], L[i], Q[i] = w, tonumber(ARGV[4 * i]), tonumber(ARGV[4 * i + 1])
+  local j = slot[id]
   if not j then
-    -- No state for this window: new, or the state was lost. Rebuild it from the closed runs.
+    -- No state for this log: new, or the state was lost. Rebuild it from the closed runs.
     j = #state + 1
-    slot[w] = j
+    slot[id] = j
     local sum, ea, en = 0, -1, -1
     local runs = redis.call('LRANGE', key, 0, -1)
     for k = 1, #runs do
@@ -79,7 +83,7 @@ for i = 1, n do
       sum = sum + c
     end
     if #runs > 0 then ea, en = parse(runs[#runs]) end
-    state[j], state[j + 1], state[j + 2], state[j + 3], state[j + 4], state[j + 5] = w, sum, -1, 0, ea, en
+    state[j], state[j + 1], state[j + 2], state[j + 3], state[j + 4], state[j + 5] = id, sum, -1, 0, ea, en
     dirty = true
   end
   J[i] = j
@@ -134,7 +138,7 @@ if dirty then
   -- expires; lives as long as the longest of them can still need it.
   local out, ttl = { string.format('%d', now) }, 0
   for j = 2, #state, 6 do
-    local w = state[j]
+    local w = state[j] % ${MAX_WINDOW_MS}
     if touched[j] or (state[j + 2] >= 0 and state[j + 2] + w > now) then
       for k = j, j + 5 do out[#out + 1] = string.format('%d', state[k]) end
       local life = w + math.max(1, math.floor(w / 1000))

@@ -95,13 +95,24 @@ export function randomArrivals(random: () => number, count: number, windowMs: nu
   return times.slice(0, count);
 }
 
-/** A random rule set of one to three windows, each window distinct. */
+/**
+ * A random rule set of one to three windows, each window distinct; a third of the sets also repeat one
+ * window in another bucket (a tenant-wide and a per-class rule of the same length).
+ */
 export function randomRules(random: () => number): WindowRule[] {
   const windows = [1, 3, 10, 50, 100, 250, 1000, 1999, 2000, 5000, 60_000];
   const count = 1 + Math.floor(random() * 3);
   const picked = new Set<number>();
   while (picked.size < count) picked.add(windows[Math.floor(random() * windows.length)]);
-  return [...picked].map((windowMs) => ({ windowMs, limit: 1 + Math.floor(random() * 15) }));
+  const rules: WindowRule[] = [...picked].map((windowMs) => ({
+    windowMs,
+    limit: 1 + Math.floor(random() * 15),
+  }));
+  if (random() < 1 / 3) {
+    const twin = rules[Math.floor(random() * rules.length)];
+    rules.push({ windowMs: twin.windowMs, limit: 1 + Math.floor(random() * 15), bucket: 7 });
+  }
+  return rules;
 }
 
 /** GCRA with burst = limit (emission interval windowMs / limit, tolerance windowMs - interval). */

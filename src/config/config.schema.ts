@@ -59,6 +59,17 @@ export const envSchema = z.object({
   HNSW_EF_SEARCH: int(1, 1000).default('100'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default('10000'),
   SIGNATURE_MAX_SKEW_SECONDS: int(1, 3600).default('300'),
+  RATE_LIMIT_ENABLED: bool.default('true'),
+  RATE_LIMIT_REDIS_DOWN: z.enum(['open', 'closed']).default('open'),
+  RATE_LIMIT_REDIS_DOWN_SENSITIVE: z.enum(['closed', 'open']).default('closed'),
+  RATE_LIMIT_FALLBACK_SHARE: z
+    .string()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a number above 0 and at most 1, such as 0.5')
+    .transform(Number)
+    .pipe(z.number().gt(0, 'must be above 0').max(1))
+    .default('1'),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: int(1, 10_000).default('250'),
+  RATE_LIMIT_PLATFORM_PER_MINUTE: int(0, 1_000_000).default('3000'),
   TRUSTED_PROXIES: z
     .string()
     .default('')

@@ -15,6 +15,7 @@ import { RequestOrigin } from './request-origin';
 import { SecurityEventsService } from './security-events.service';
 import { SignatureVerifier } from './signature-verifier';
 import { extractCredential } from './credentials';
+import { rememberVerifiedKey } from './verified-key';
 
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
 
@@ -90,6 +91,7 @@ export class AuthGuard implements CanActivate {
       scope: { collections: key.collections, filter: key.enforcedFilter },
     });
     rememberTenantForLog(req.raw, key.tenantId);
+    rememberVerifiedKey(req, key);
     this.logger.debug({ keyId: key.keyId }, 'api key accepted');
     return true;
   }

@@ -12,6 +12,7 @@ export enum GatewayErrorCode {
   SignatureReplayed = 'signature_replayed',
   ContentDigestMissing = 'content_digest_missing',
   ContentDigestMismatch = 'content_digest_mismatch',
+  RateLimited = 'rate_limited',
 }
 
 export const gatewayError = defineErrors<GatewayErrorCode>({
@@ -35,4 +36,5 @@ export const gatewayError = defineErrors<GatewayErrorCode>({
     status: 401,
     title: 'Body does not match Content-Digest',
   },
+  [GatewayErrorCode.RateLimited]: { status: 429, title: 'Rate limit exceeded' },
 });

@@ -1,3 +1,4 @@
+import { compilePolicy } from '@app/gateway/rate-limit/rate-limit-policy';
 import { KeyCache, VerifiedKey } from './key-cache';
 
 const key = (keyId: string, tenantId = 't1'): VerifiedKey => ({
@@ -14,6 +15,7 @@ const key = (keyId: string, tenantId = 't1'): VerifiedKey => ({
   enforcedFilter: null,
   signatureRequired: false,
   signingSecrets: [],
+  rateLimits: compilePolicy('free', undefined),
 });
 
 describe('KeyCache', () => {

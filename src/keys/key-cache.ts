@@ -1,4 +1,5 @@
 import type { IpAllowlist } from '@libs/net';
+import type { TenantRateLimitPolicy } from '@app/gateway/rate-limit/rate-limit-policy';
 import type { Scope } from './scopes';
 import type { UsableSecret } from './signing-secrets';
 
@@ -22,6 +23,8 @@ export interface VerifiedKey {
   signatureRequired: boolean;
   /** Decrypted signing secrets: current, and previous until its grace ends. */
   signingSecrets: UsableSecret[];
+  /** The tenant's rate limits: its plan's, with its settings' overrides. */
+  rateLimits: TenantRateLimitPolicy;
 }
 
 interface Entry {

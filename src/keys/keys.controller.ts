@@ -8,7 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { TenantContext } from '@app/common/context/tenant-context';
 import { ProblemDto } from '@app/common/errors/problem.dto';
-import { RequireScopes } from '@app/gateway/access.decorators';
+import { RateLimitClass, RateLimitFailClosed, RequireScopes } from '@app/gateway/access.decorators';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { RotateKeyDto, SigningSecretDto } from './dto/rotate-key.dto';
 import {
@@ -22,6 +22,7 @@ import { KeysService } from './keys.service';
 /** Tenant admin API: the tenant's own API keys. */
 @ApiTags('keys')
 @RequireScopes('tenant:admin')
+@RateLimitClass('admin')
 @ApiBadRequestResponse({
   description: 'Invalid input (problem+json, code validation_failed)',
   type: ProblemDto,
@@ -34,6 +35,7 @@ export class KeysController {
   ) {}
 
   @ApiOperation({ summary: 'Create a key; the secret is in this response only' })
+  @RateLimitFailClosed()
   @Post()
   create(@Body() dto: CreateKeyDto): Promise<ApiKeyWithSecret> {
     return this.keys.issue(this.context.tenantId, dto);
@@ -65,6 +67,7 @@ export class KeysController {
       'Add or rotate the request-signing secret (RFC 9421); the old one verifies for the grace period',
   })
   @ApiNotFoundResponse({ description: 'No such key', type: ProblemDto })
+  @RateLimitFailClosed()
   @Post(':keyId/signing-secret')
   rotateSigningSecret(
     @Param('keyId') keyId: string,
@@ -77,6 +80,7 @@ export class KeysController {
     summary: 'Rotate: a new secret now, the old one keeps working for the grace period',
   })
   @ApiNotFoundResponse({ description: 'No such key', type: ProblemDto })
+  @RateLimitFailClosed()
   @Post(':keyId/rotate')
   rotate(@Param('keyId') keyId: string, @Body() dto: RotateKeyDto): Promise<ApiKeyWithSecret> {
     return this.keys.rotate(this.context.tenantId, keyId, dto.gracePeriodSeconds);

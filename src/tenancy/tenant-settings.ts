@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseEntry } from '@libs/net';
+import { rateLimitSettingsSchema } from '@app/gateway/rate-limit/rate-limit-policy';
 
 /**
  * The per-tenant settings document. Each module owns one section and adds it here; unknown
@@ -42,6 +43,11 @@ export const tenantSettingsSchema = z
       .optional(),
     /** Request security: with requireSignatures, every key of the tenant must sign (RFC 9421). */
     security: z.object({ requireSignatures: z.boolean().optional() }).strict().optional(),
+    /**
+     * Rate limits replacing the plan's, scope by scope: tenant (every request), search, read, write,
+     * admin; each a list of { limit, window } with windows from 1s to 1d.
+     */
+    rateLimits: rateLimitSettingsSchema.optional(),
     /** Free-form labels for the platform operator (cost centre, region, ...). */
     labels: z
       .record(

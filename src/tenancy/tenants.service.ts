@@ -146,6 +146,8 @@ export class TenantsService implements OnApplicationBootstrap {
       });
       return row;
     });
+    // The plan sets the rate limits, which cached key lookups carry.
+    if (dto.plan !== undefined) this.keys.forgetTenant(id);
     return toView(updated);
   }
 

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { TenantContext } from '@app/common/context/tenant-context';
 import { ProblemDto } from '@app/common/errors/problem.dto';
-import { RequireScopes } from '@app/gateway/access.decorators';
+import { RateLimitClass, RequireScopes } from '@app/gateway/access.decorators';
 import { CollectionsService } from './collections.service';
 import { CollectionList, CollectionView, CreateCollectionDto } from './dto/collection.dto';
 import {
@@ -50,6 +50,7 @@ export class CollectionsController {
   @ApiConflictResponse({ description: 'Name taken', type: ProblemDto })
   @badRequest
   @RequireScopes('collections:admin')
+  @RateLimitClass('admin')
   @Post()
   create(@Body() dto: CreateCollectionDto): Promise<CollectionView> {
     return this.collections.create(this.context.tenantId, dto, this.context.scope);
@@ -57,6 +58,7 @@ export class CollectionsController {
 
   @ApiOperation({ summary: 'List collections' })
   @RequireScopes('vectors:read', 'vectors:write', 'collections:admin')
+  @RateLimitClass('read')
   @Get()
   async list(): Promise<CollectionList> {
     return { items: await this.collections.list(this.context.tenantId, this.context.scope) };
@@ -65,6 +67,7 @@ export class CollectionsController {
   @ApiOperation({ summary: 'Get a collection with its vector count' })
   @notFound
   @RequireScopes('vectors:read', 'vectors:write', 'collections:admin')
+  @RateLimitClass('read')
   @Get(':collection')
   get(@Param('collection') name: string): Promise<CollectionView> {
     return this.collections.get(this.context.tenantId, name, this.context.scope);
@@ -73,6 +76,7 @@ export class CollectionsController {
   @ApiOperation({ summary: 'Delete a collection and all its vectors' })
   @notFound
   @RequireScopes('collections:admin')
+  @RateLimitClass('admin')
   @HttpCode(204)
   @Delete(':collection')
   delete(@Param('collection') name: string): Promise<void> {
@@ -92,6 +96,7 @@ export class VectorsController {
 
   @ApiOperation({ summary: 'Insert or replace up to 1,000 vectors (all or nothing)' })
   @RequireScopes('vectors:write')
+  @RateLimitClass('write')
   @HttpCode(200)
   @Post('vectors')
   upsert(@Param('collection') name: string, @Body() dto: UpsertVectorsDto): Promise<UpsertResult> {
@@ -100,6 +105,7 @@ export class VectorsController {
 
   @ApiOperation({ summary: 'Get vectors by id' })
   @RequireScopes('vectors:read')
+  @RateLimitClass('read')
   @HttpCode(200)
   @Post('vectors/fetch')
   fetch(@Param('collection') name: string, @Body() dto: FetchVectorsDto): Promise<FetchResult> {
@@ -108,6 +114,7 @@ export class VectorsController {
 
   @ApiOperation({ summary: 'Delete vectors by id or by metadata filter' })
   @RequireScopes('vectors:write')
+  @RateLimitClass('write')
   @HttpCode(200)
   @Post('vectors/delete')
   delete(@Param('collection') name: string, @Body() dto: DeleteVectorsDto): Promise<DeleteResult> {
@@ -116,6 +123,7 @@ export class VectorsController {
 
   @ApiOperation({ summary: 'Count vectors, optionally matching a filter' })
   @RequireScopes('vectors:read')
+  @RateLimitClass('read')
   @HttpCode(200)
   @Post('vectors/count')
   count(@Param('collection') name: string, @Body() dto: CountVectorsDto): Promise<CountResult> {
@@ -126,6 +134,7 @@ export class VectorsController {
     summary: 'Top-k similarity search, exact or approximate, with an optional metadata filter',
   })
   @RequireScopes('vectors:read')
+  @RateLimitClass('search')
   @HttpCode(200)
   @Post('search')
   search(@Param('collection') name: string, @Body() dto: SearchDto): Promise<SearchResult> {

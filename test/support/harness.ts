@@ -58,10 +58,26 @@ export class TestApp {
     });
   }
 
-  /** A fresh tenant and a tenant:admin key for it. Every test makes its own: no shared state. */
-  async createTenant(prefix = 't'): Promise<TestTenant> {
+  /** Replaces a tenant's settings document, reading its current ETag first (If-Match). */
+  async putSettings(tenantId: string, settings: Record<string, unknown>): Promise<HttpResponse> {
+    const current = await this.admin('GET', `/tenants/${tenantId}/settings`);
+    if (current.status !== 200) throw new Error(`settings: ${current.status}`);
+    return this.admin(
+      'PUT',
+      `/tenants/${tenantId}/settings`,
+      { settings },
+      { 'if-match': current.headers.get('etag')! },
+    );
+  }
+
+  /**
+   * A fresh tenant and a tenant:admin key for it. Every test makes its own: no shared state.
+   * On the enterprise plan unless told otherwise: suites about other features should not trip the
+   * smaller plans' rate limits (test/rate-limits.e2e-spec.ts is about those).
+   */
+  async createTenant(prefix = 't', plan = 'enterprise'): Promise<TestTenant> {
     const slug = `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
-    const t = await this.admin('POST', '/tenants', { slug, name: `Tenant ${slug}` });
+    const t = await this.admin('POST', '/tenants', { slug, name: `Tenant ${slug}`, plan });
     if (t.status !== 201) throw new Error(`createTenant: ${t.status} ${JSON.stringify(t.body)}`);
     const k = await this.admin('POST', `/tenants/${t.body.id}/keys`, {
       name: 'admin',

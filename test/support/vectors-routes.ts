@@ -2,7 +2,8 @@ import { RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ACCESS_RULE, type AccessRule } from '@app/gateway/access.decorators';
+import { ACCESS_RULE, ENDPOINT_CLASS, type AccessRule } from '@app/gateway/access.decorators';
+import type { EndpointClass } from '@app/gateway/rate-limit/rate-limit-policy';
 
 /** One controller method that Nest routes, with the access rule the guard will read for it. */
 export interface WalkedRoute {
@@ -12,6 +13,8 @@ export interface WalkedRoute {
   /** Controller and method paths joined, without the global prefix: `/collections/:collection`. */
   path: string;
   rule: AccessRule | undefined;
+  /** The rate-limit endpoint class the route counts against. */
+  endpointClass: EndpointClass | undefined;
 }
 
 function joinPaths(...parts: Array<string | string[] | undefined>): string {
@@ -42,6 +45,10 @@ export function walkController(
         method: RequestMethod[method],
         path: joinPaths(base, path),
         rule: reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [handler, metatype]),
+        endpointClass: reflector.getAllAndOverride<EndpointClass | undefined>(ENDPOINT_CLASS, [
+          handler,
+          metatype,
+        ]),
       },
     ];
   });

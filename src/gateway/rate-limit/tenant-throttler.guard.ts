@@ -1,0 +1,138 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerModuleOptions,
+  type ThrottlerRequest,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { rateLimitHeaders, type Decision, type WindowRule } from '@libs/rate-limit';
+import { AppConfig } from '@app/config/app-config';
+import { ACCESS_RULE, AccessRule, ENDPOINT_CLASS, FAIL_CLOSED } from '../access.decorators';
+import { verifiedKeyOf } from '../verified-key';
+import { RequestOrigin } from '../request-origin';
+import { SignatureVerifier } from '../signature-verifier';
+import { GatewayErrorCode, gatewayError } from '../gateway.errors';
+import type { EndpointClass } from './rate-limit-policy';
+import { RateLimiter, type FailureMode } from './rate-limiter';
+
+/**
+ * Rate limits, after authentication (AuthGuard runs first, so a bad key never reaches Redis).
+ *
+ * - Requests with an API key: the tenant's policy (plan defaults, settings overrides), tenant-wide and
+ *   per endpoint class, every window of both in one atomic decision keyed by the tenant, so every
+ *   key of a tenant and every api instance share it.
+ * - Platform admin routes: @nestjs/throttler's own machinery (its named throttlers, @Throttle and
+ *   @SkipThrottle), per client address, on the same exact store.
+ * - Public routes (health, docs): not limited.
+ * Every limited response carries RateLimit-Policy, RateLimit and X-RateLimit-*; a refusal is a 429
+ * problem with Retry-After.
+ */
+@Injectable()
+export class TenantThrottlerGuard extends ThrottlerGuard {
+  private readonly enabled: boolean;
+  private readonly failureModes: Record<'normal' | 'sensitive', FailureMode>;
+
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    private readonly limiter: RateLimiter,
+    private readonly origin: RequestOrigin,
+    private readonly signatures: SignatureVerifier,
+    config: AppConfig,
+  ) {
+    super(options, storage, reflector);
+    this.enabled = config.env.RATE_LIMIT_ENABLED;
+    this.failureModes = {
+      normal: config.env.RATE_LIMIT_REDIS_DOWN,
+      sensitive: config.env.RATE_LIMIT_REDIS_DOWN_SENSITIVE,
+    };
+  }
+
+  override async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    if (!this.enabled) return true;
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, targets);
+    if (!rule || rule.kind === 'public') return true;
+    if (rule.kind === 'platform_admin') return super.canActivate(ctx);
+
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const key = verifiedKeyOf(req);
+    if (!key) throw new Error('rate limit: no verified key on an api_key route (guard order)');
+    const endpointClass = this.reflector.getAllAndOverride<EndpointClass | undefined>(
+      ENDPOINT_CLASS,
+      targets,
+    );
+    if (!endpointClass) {
+      throw new Error(
+        `${ctx.getClass().name}.${ctx.getHandler().name} declares no rate-limit endpoint class`,
+      );
+    }
+    await this.admit(
+      ctx,
+      `t:${key.tenantId}`,
+      key.rateLimits.rules[endpointClass],
+      this.failureMode(ctx, req),
+    );
+    return true;
+  }
+
+  /** The stock per-throttler step, for platform admin routes: keyed by route and client address. */
+  protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
+    const { context, limit, ttl, throttler, getTracker, generateKey } = request;
+    if (limit <= 0) return true;
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const tracker = await getTracker(req, context);
+    const name = throttler.name ?? 'default';
+    const key = `p:${generateKey(context, tracker, name)}`;
+    const rule: WindowRule = { limit, windowMs: Math.max(1000, Math.round(ttl)), name };
+    await this.admit(context, key, [rule], this.failureMode(context, req));
+    return true;
+  }
+
+  protected override getTracker(req: Record<string, unknown>): Promise<string> {
+    return Promise.resolve(this.origin.clientAddress(req as unknown as FastifyRequest));
+  }
+
+  private async admit(
+    ctx: ExecutionContext,
+    key: string,
+    rules: readonly WindowRule[],
+    mode: FailureMode,
+  ): Promise<void> {
+    const { decision } = await this.limiter.consume(key, rules, mode);
+    const headers = rateLimitHeaders(decision);
+    if (!decision.allowed) throw refused(decision, headers);
+    void ctx.switchToHttp().getResponse<FastifyReply>().headers(headers);
+  }
+
+  private failureMode(ctx: ExecutionContext, req: FastifyRequest): FailureMode {
+    const sensitive =
+      this.reflector.getAllAndOverride<boolean | undefined>(FAIL_CLOSED, [
+        ctx.getHandler(),
+        ctx.getClass(),
+      ]) === true || this.signatures.isSigned(req);
+    return this.failureModes[sensitive ? 'sensitive' : 'normal'];
+  }
+}
+
+function refused(decision: Decision, headers: Record<string, string>) {
+  const blocking = decision.rules.filter((r) => r.remaining === 0);
+  return gatewayError(
+    GatewayErrorCode.RateLimited,
+    'A rate limit is spent; retry after the number of seconds in Retry-After.',
+    {
+      retryAfterSeconds: Number(headers['Retry-After']),
+      limits: blocking.map((r) => ({
+        policy: r.rule.name,
+        limit: r.rule.limit,
+        windowSeconds: r.rule.windowMs / 1000,
+      })),
+    },
+    headers,
+  );
+}

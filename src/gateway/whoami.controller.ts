@@ -1,0 +1,82 @@
+import { Controller, Get, Req } from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { policyName } from '@libs/rate-limit';
+import { SCOPES, type Scope } from '@app/keys/scopes';
+import { RateLimitClass, RequireScopes } from './access.decorators';
+import { ENDPOINT_CLASSES, type EndpointClass } from './rate-limit/rate-limit-policy';
+import { verifiedKeyOf } from './verified-key';
+
+export class RateLimitRuleView {
+  /** The policy name in the RateLimit header fields. @example "search-1s" */
+  policy!: string;
+  /** @example 200 */
+  limit!: number;
+  /** @example 1 */
+  windowSeconds!: number;
+}
+
+export class WhoAmIResponse {
+  /** @example "0b0f6b4e-2f6d-4c36-9a3e-8d3c8a1f2e11" */
+  keyId!: string;
+  /** @example "5f0c3f2e-9d4b-4a51-8c1e-2b7d9e6a4c10" */
+  tenantId!: string;
+  @ApiProperty({ enum: SCOPES, isArray: true })
+  scopes!: Scope[];
+  /** Collections the key is limited to, or null for all. */
+  collections!: string[] | null;
+  /** The metadata filter enforced on every request made with the key, or null. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true })
+  filter!: Record<string, unknown> | null;
+  /** Whether unsigned requests made with this key are refused. */
+  signatureRequired!: boolean;
+  /** The rules each endpoint class's requests count against (the tenant-wide ones included). */
+  @ApiProperty({
+    type: 'object',
+    properties: Object.fromEntries(
+      ENDPOINT_CLASSES.map((c) => [
+        c,
+        { type: 'array', items: { $ref: '#/components/schemas/RateLimitRuleView' } },
+      ]),
+    ),
+  })
+  rateLimits!: Record<EndpointClass, RateLimitRuleView[]>;
+}
+
+/** What the presented key is and may do: for clients checking their configuration. */
+@ApiTags('keys')
+@ApiExtraModels(RateLimitRuleView)
+@Controller('whoami')
+export class WhoAmIController {
+  @ApiOperation({ summary: 'The calling key: tenant, scopes, restrictions and rate limits' })
+  @RequireScopes(...SCOPES)
+  @RateLimitClass('read')
+  @Get()
+  whoami(@Req() req: FastifyRequest): WhoAmIResponse {
+    const key = verifiedKeyOf(req);
+    if (!key) throw new Error('whoami without a verified key');
+    const rateLimits = {} as Record<EndpointClass, RateLimitRuleView[]>;
+    for (const cls of ENDPOINT_CLASSES) {
+      rateLimits[cls] = key.rateLimits.rules[cls].map((r) => ({
+        policy: policyName(r),
+        limit: r.limit,
+        windowSeconds: r.windowMs / 1000,
+      }));
+    }
+    return {
+      keyId: key.keyId,
+      tenantId: key.tenantId,
+      scopes: key.scopes,
+      collections: key.collections,
+      filter: key.enforcedFilter,
+      signatureRequired: key.signatureRequired,
+      rateLimits,
+    };
+  }
+}
