@@ -62,6 +62,27 @@ export class ApiClient {
     });
   }
 
+  /** Replaces the tenant's rate limits (the whole settings document, read-modify-write by ETag). */
+  async setRateLimits(
+    tenantId: string,
+    rateLimits: Record<string, Array<{ limit: number; window: string }>>,
+  ): Promise<void> {
+    const path = `/v1/admin/tenants/${tenantId}/settings`;
+    const auth = { authorization: `Bearer ${this.platformToken}` };
+    const current = await fetch(`${this.origin}${path}`, { headers: auth });
+    if (!current.ok) throw new ApiError(current.status, `GET ${path}: ${current.status}`);
+    const res = await fetch(`${this.origin}${path}`, {
+      method: 'PUT',
+      headers: {
+        ...auth,
+        'content-type': 'application/json',
+        'if-match': current.headers.get('etag') ?? '',
+      },
+      body: JSON.stringify({ settings: { rateLimits } }),
+    });
+    if (!res.ok) throw new ApiError(res.status, `PUT ${path}: ${res.status} ${await res.text()}`);
+  }
+
   /** A tenant:admin key for the tenant; returns its secret. */
   async issueKey(tenantId: string): Promise<string> {
     const key = await this.call(

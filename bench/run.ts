@@ -26,6 +26,7 @@ import {
   createTenant,
   datasetOf,
   notBuilt,
+  rateLimiting,
   tenantContext,
   tenantsAtScale,
   vectorSearch,
@@ -204,6 +205,7 @@ async function main(opts: BenchOptions): Promise<void> {
 
     await bare(ctx);
     await tenantContext(ctx, main);
+    await rateLimiting(ctx);
     notBuilt(ctx);
     const search = await vectorSearch(ctx, main);
     const scale = await tenantsAtScale(ctx);

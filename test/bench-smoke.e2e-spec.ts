@@ -26,11 +26,21 @@ describe('npm run bench -- --quick --smoke', () => {
     expect(results.smoke).toBe(true);
     expect(results.serverProcesses).toBe(1);
     const rows = new Map(results.rows.map((r) => [r.id, r]));
-    for (const id of ['bare', 'search-exact', 'search-approx', 'tenants-random']) {
+    for (const id of [
+      'bare',
+      'rate-limiting',
+      'rate-limiting-enforced',
+      'search-exact',
+      'search-approx',
+      'tenants-random',
+    ]) {
       expect(rows.get(id)?.status).toBe('measured');
     }
-    for (const id of ['validation', 'rate-limiting', 'audit'])
-      expect(rows.get(id)?.status).toBe('not built');
+    for (const id of ['validation', 'audit']) expect(rows.get(id)?.status).toBe('not built');
+    // The enforced row answered only 2xx and 429, and admitted some of each.
+    const enforced = rows.get('rate-limiting-enforced')!.result!;
+    expect(Object.keys(enforced.statusCodes).sort()).toEqual(['200', '429']);
+    expect(results.goals.find((g) => g.id === 'rate-limiting-accuracy')?.value).not.toBeNull();
     expect(results.recall.atDefault).toBeGreaterThan(0);
     expect(results.recall.atDefault).toBeLessThanOrEqual(1);
   }, 240_000);
