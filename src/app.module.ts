@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { KeysModule } from './keys/keys.module';
 import { PlatformModule } from './platform/platform.module';
+import { QuotasModule } from './quotas/quotas.module';
 import { RedisModule } from './redis/redis.module';
 import { SecretsModule } from './secrets/secrets.module';
 import { TenancyModule } from './tenancy/tenancy.module';
@@ -36,6 +37,7 @@ export class AppModule {
         EventsModule,
         JobsModule,
         PlatformModule,
+        QuotasModule,
         KeysModule,
         GatewayModule,
         TenancyModule,

@@ -70,6 +70,7 @@ export const envSchema = z.object({
     .default('1'),
   RATE_LIMIT_REDIS_TIMEOUT_MS: int(1, 10_000).default('250'),
   RATE_LIMIT_PLATFORM_PER_MINUTE: int(0, 1_000_000).default('3000'),
+  QUOTA_WARNING_PERCENT: int(1, 100).default('80'),
   TRUSTED_PROXIES: z
     .string()
     .default('')

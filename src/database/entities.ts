@@ -3,6 +3,8 @@ import { OutboxEventEntity } from '@app/events/outbox-event.entity';
 import { PlatformTokenEntity } from '@app/platform/platform-token.entity';
 import { CollectionEntity } from '@app/vectors/collection.entity';
 import { TenantEntity } from '@app/tenancy/tenant.entity';
+import { PlanEntity } from '@app/quotas/plan.entity';
+import { QuotaUsageEntity } from '@app/quotas/quota-usage.entity';
 
 /** Every TypeORM entity: the schema that migration:generate diffs against. */
 export const ENTITIES = [
@@ -11,4 +13,6 @@ export const ENTITIES = [
   ApiKeyEntity,
   CollectionEntity,
   OutboxEventEntity,
+  PlanEntity,
+  QuotaUsageEntity,
 ];

@@ -20,7 +20,9 @@ export type EventType =
   | 'collection.deleted'
   | 'vectors.upserted'
   | 'vectors.deleted'
-  | 'security.ip_denied';
+  | 'security.ip_denied'
+  | 'quota.warning'
+  | 'quota.exceeded';
 
 /**
  * Writes an event in the caller's transaction, so the event exists exactly when the change does.

@@ -8,6 +8,7 @@ import { isUuid } from '@app/common/uuid';
 import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
 import { Db, TenantRequirement, Tx } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
+import { QuotasService } from '@app/quotas/quotas.service';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { ApiKeyView, ApiKeyWithSecret, KeyStatus, SigningSecretResponse } from './dto/key.response';
 import { SigningSecretDto } from './dto/rotate-key.dto';
@@ -84,6 +85,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     private readonly config: AppConfig,
     private readonly invalidation: KeyInvalidationService,
     private readonly signingSecrets: SigningSecrets,
+    private readonly quotas: QuotasService,
   ) {
     this.cache = invalidation.cache;
   }
@@ -124,7 +126,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     const generated = generateSecret('qvr', this.config.env.QUIVER_KEY_ENV);
     const id = randomUUID();
     const signing = dto.signing ? this.signingSecrets.create(tenantId, id) : undefined;
-    const row = await this.db.tenant(
+    const row = await this.quotas.write(
       tenantId,
       async (tx) => {
         const [created] = await tx.query<KeyRow>(
@@ -146,6 +148,8 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
             dto.requireSignature ?? false,
           ],
         );
+        await this.quotas.add(tx, tenantId, 'apiKeys', 1);
+        await this.quotas.enforce(tx, tenantId, ['apiKeys']);
         await this.outbox.record(tx, tenantId, 'api_key.created', {
           keyId: id,
           name: dto.name,
@@ -220,6 +224,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
         `UPDATE api_keys SET revoked_at = now(), updated_at = now() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
         [keyId],
       );
+      await this.quotas.add(tx, tenantId, 'apiKeys', -1);
       await this.outbox.record(tx, tenantId, 'api_key.revoked', { keyId });
       return updated;
     });

@@ -3,7 +3,14 @@ import { Db } from '@app/database/db';
 import { lockPartitionDdl } from '@app/database/partition-ddl';
 
 /** Tables holding tenant rows, children first. The isolation test checks this list is complete. */
-export const TENANT_OWNED_TABLES = ['vectors', 'collections', 'api_keys', 'outbox'] as const;
+export const TENANT_OWNED_TABLES = [
+  'vectors',
+  'collections',
+  'api_keys',
+  'outbox',
+  // Last: deleting vectors moves the counters (triggers), which would re-create deleted rows.
+  'quota_usage',
+] as const;
 
 /**
  * Removes every row of a tenant whose grace period is over, in one transaction, inside that

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { parseEntry } from '@libs/net';
 import { rateLimitSettingsSchema } from '@app/gateway/rate-limit/rate-limit-policy';
+import { MAX_LIMIT } from '@app/quotas/limits';
+
+/** A limit: a non-negative whole number, or null for unlimited. */
+const limit = z.number().int().min(0).max(MAX_LIMIT).nullable().optional();
 
 /**
  * The per-tenant settings document. Each module owns one section and adds it here; unknown
@@ -48,6 +52,29 @@ export const tenantSettingsSchema = z
      * admin; each a list of { limit, window } with windows from 1s to 1d.
      */
     rateLimits: rateLimitSettingsSchema.optional(),
+    /**
+     * Quota overrides: each limit named here replaces the plan's (null lifts it); warningPercent
+     * replaces QUOTA_WARNING_PERCENT (the usage, in percent of a limit, that emits quota.warning).
+     */
+    quotas: z
+      .object({
+        limits: z
+          .object({
+            collections: limit,
+            vectors: limit,
+            dimensionsPerCollection: limit,
+            storedBytes: limit,
+            requestsPerDay: limit,
+            searchesPerSecond: limit,
+            apiKeys: limit,
+            webhookEndpoints: limit,
+          })
+          .strict()
+          .optional(),
+        warningPercent: z.number().int().min(1).max(100).optional(),
+      })
+      .strict()
+      .optional(),
     /** Free-form labels for the platform operator (cost centre, region, ...). */
     labels: z
       .record(

@@ -1,4 +1,14 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { PlanEntity } from '@app/quotas/plan.entity';
 
 export const TENANT_STATUSES = ['active', 'suspended', 'pending_deletion'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
@@ -18,6 +28,15 @@ export class TenantEntity {
 
   @Column({ type: 'text', default: 'free' })
   plan!: string;
+
+  /** The plan must exist; a plan that tenants use cannot be deleted. */
+  @ManyToOne(() => PlanEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({
+    name: 'plan',
+    referencedColumnName: 'name',
+    foreignKeyConstraintName: 'tenants_plan_fk',
+  })
+  planRef?: PlanEntity;
 
   @Column({ type: 'text', default: 'active' })
   status!: TenantStatus;

@@ -78,7 +78,7 @@ export class TenantsService implements OnApplicationBootstrap {
                 TenancyErrorCode.TenantSlugTaken,
                 `The slug "${dto.slug}" is taken.`,
               );
-            throw err;
+            throw unknownPlan(err, dto.plan);
           });
         await this.event(tx, id, 'tenant.created', {
           slug: dto.slug,
@@ -132,11 +132,15 @@ export class TenantsService implements OnApplicationBootstrap {
 
   async update(id: string, dto: UpdateTenantDto): Promise<TenantView> {
     const updated = await this.mutate(id, async (tx, current) => {
-      const [row] = await tx.query<TenantRow>(
-        `UPDATE tenants SET name = COALESCE($2, name), plan = COALESCE($3, plan), updated_at = now()
-         WHERE id = $1 RETURNING ${TENANT_COLUMNS}`,
-        [id, dto.name ?? null, dto.plan ?? null],
-      );
+      const [row] = await tx
+        .query<TenantRow>(
+          `UPDATE tenants SET name = COALESCE($2, name), plan = COALESCE($3, plan), updated_at = now()
+           WHERE id = $1 RETURNING ${TENANT_COLUMNS}`,
+          [id, dto.name ?? null, dto.plan ?? null],
+        )
+        .catch((err: { code?: string; constraint?: string }) => {
+          throw unknownPlan(err, dto.plan);
+        });
       await this.event(tx, id, 'tenant.updated', {
         changed: Object.entries(dto)
           .filter(([, v]) => v !== undefined)
@@ -347,6 +351,19 @@ export class TenantsService implements OnApplicationBootstrap {
     }
     return parsed.settings;
   }
+}
+
+/** A plan name no plan has (tenants_plan_fk) is a validation failure of the plan field. */
+function unknownPlan(
+  err: { code?: string; constraint?: string },
+  plan: string | undefined,
+): unknown {
+  if (err.code === '23503' && err.constraint === 'tenants_plan_fk') {
+    return commonError(CommonErrorCode.ValidationFailed, `There is no plan named "${plan}".`, {
+      errors: [{ path: 'plan', message: 'no such plan (GET /v1/admin/plans lists them)' }],
+    });
+  }
+  return err;
 }
 
 export function settingsEtag(version: number): string {

@@ -5,6 +5,7 @@ import { AccessScope, UNRESTRICTED } from '@app/common/context/principal';
 import { Db, Tx } from '@app/database/db';
 import { lockPartitionDdl } from '@app/database/partition-ddl';
 import { OutboxService } from '@app/events/outbox.service';
+import { QuotasService } from '@app/quotas/quotas.service';
 import type { IndexKind, Metric } from './collection.entity';
 import {
   COLLECTION_NAME_RE,
@@ -42,6 +43,7 @@ export class CollectionsService {
     private readonly db: Db,
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
+    private readonly quotas: QuotasService,
   ) {}
 
   async create(
@@ -52,8 +54,9 @@ export class CollectionsService {
     assertCollectionPermitted(scope, dto.name);
     const metric = dto.metric ?? 'cosine';
     const indexKind = indexKindFor(dto.dimension);
-    const row = await this.db.tenant(tenantId, async (tx) => {
+    const row = await this.quotas.write(tenantId, async (tx) => {
       await lockPartitionDdl(tx);
+      await this.quotas.assertDimension(tx, tenantId, dto.dimension);
       const [created] = await tx
         .query<CollectionRow>(
           `INSERT INTO collections (tenant_id, id, name, dimension, metric, index_kind)
@@ -73,6 +76,9 @@ export class CollectionsService {
         this.config.env.HNSW_M,
         this.config.env.HNSW_EF_CONSTRUCTION,
       ]);
+      // Counters last: a refusal rolls back the row and the partition (DDL is transactional).
+      await this.quotas.add(tx, tenantId, 'collections', 1);
+      await this.quotas.enforce(tx, tenantId, ['collections']);
       await this.outbox.record(tx, tenantId, 'collection.created', {
         collectionId: created.id,
         name: created.name,
@@ -118,8 +124,22 @@ export class CollectionsService {
     assertCollectionPermitted(scope, name);
     await this.db.tenant(tenantId, async (tx) => {
       await lockPartitionDdl(tx);
-      const c = await this.resolve(tx, name, true);
+      // The row lock waits for the collection's writers (they hold FOR KEY SHARE) and keeps new ones
+      // out, so the sums read next are what the partition holds when it is dropped. Dropping it fires
+      // no delete triggers: the counters are moved here, last, in the lock order (collections,
+      // storedBytes, vectors), so this transaction holds no counter while it waits for the partition.
+      const c = await this.resolve(tx, name, 'update');
+      const [gone] = await tx.query<{ n: string; bytes: string }>(
+        `SELECT count(*)::text AS n, COALESCE(sum(quiver_vector_bytes(embedding, metadata)), 0)::text AS bytes
+           FROM vectors WHERE tenant_id = $1 AND collection_id = '${c.id}'`,
+        [tenantId],
+      );
       await tx.query(`SELECT quiver_drop_collection_partition($1)`, [c.id]);
+      await tx.query(
+        `SELECT quiver_usage_add($1, 'collections', -1), quiver_usage_add($1, 'storedBytes', -$2::bigint),
+                quiver_usage_add($1, 'vectors', -$3::bigint)`,
+        [tenantId, gone.bytes, gone.n],
+      );
       await tx.execute(`DELETE FROM collections WHERE id = $1`, [c.id]);
       await this.outbox.record(tx, tenantId, 'collection.deleted', {
         collectionId: c.id,
@@ -128,11 +148,18 @@ export class CollectionsService {
     });
   }
 
-  /** Finds a collection of the current tenant by name (row-level security scopes the lookup). */
-  resolve(tx: Tx, name: string, lock = false): Promise<CollectionRow> {
+  /**
+   * Finds a collection of the current tenant by name (row-level security scopes the lookup).
+   * Writers of its vectors lock it 'key share', so deleting it ('update') waits for them.
+   */
+  resolve(
+    tx: Tx,
+    name: string,
+    lock: false | 'key share' | 'update' = false,
+  ): Promise<CollectionRow> {
     return this.findByName<CollectionRow>(
       tx,
-      `SELECT ${COLUMNS} FROM collections WHERE name = $1${lock ? ' FOR UPDATE' : ''}`,
+      `SELECT ${COLUMNS} FROM collections WHERE name = $1${lock ? ` FOR ${lock.toUpperCase()}` : ''}`,
       name,
     );
   }

@@ -4,6 +4,7 @@ import { AccessScope, UNRESTRICTED } from '@app/common/context/principal';
 import { AppConfig } from '@app/config/app-config';
 import { Db } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
+import { QuotasService } from '@app/quotas/quotas.service';
 import {
   assertCollectionPermitted,
   CollectionRow,
@@ -40,6 +41,7 @@ export class VectorsService {
     private readonly collections: CollectionsService,
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
+    private readonly quotas: QuotasService,
   ) {}
 
   /** All or nothing: the whole batch is validated first and written in one statement. */
@@ -50,8 +52,8 @@ export class VectorsService {
     scope: AccessScope = UNRESTRICTED,
   ): Promise<UpsertResult> {
     assertCollectionPermitted(scope, collectionName);
-    return this.db.tenant(tenantId, async (tx) => {
-      const c = await this.collections.resolve(tx, collectionName);
+    return this.quotas.write(tenantId, async (tx) => {
+      const c = await this.collections.resolve(tx, collectionName, 'key share');
       const checked = checkBatch(items, c.dimension, c.metric === 'cosine');
       if (!checked.ok) throw problemToError(checked.problem);
       // A scoped key writes only rows its filter matches, and overwrites only rows it matches too
@@ -66,7 +68,8 @@ export class VectorsService {
             `vectors[${outside}].metadata does not match the key's enforced filter.`,
           );
       }
-      // Partitioned tables have no usable xmax in RETURNING; the CTE's snapshot predates the insert,
+      // Rows go in in id order, so concurrent batches sharing ids take their index locks in the same
+      // order instead of deadlocking. Partitioned tables have no usable xmax in RETURNING; the CTE's snapshot predates the insert,
       // so `existing` tells updates from inserts in the same round trip.
       const [counts] = await tx.query<{ upserted: number; updated: number }>(
         `WITH existing AS (
@@ -75,6 +78,7 @@ export class VectorsService {
            INSERT INTO vectors (tenant_id, collection_id, id, embedding, metadata)
            SELECT $1::uuid, '${c.id}'::uuid, u.id, u.embedding::vector, u.metadata
              FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS u(id, embedding, metadata)
+            ORDER BY u.id
            ON CONFLICT (tenant_id, collection_id, id)
              DO UPDATE SET embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata, updated_at = now()
              ${guard ? `WHERE ${guard.sql}` : ''}
@@ -94,6 +98,8 @@ export class VectorsService {
           "The batch would overwrite vectors outside the key's enforced filter.",
         );
       }
+      // The vectors triggers counted what the statement really inserted and replaced.
+      await this.quotas.enforce(tx, tenantId, ['storedBytes', 'vectors']);
       const result = {
         upserted: counts.upserted,
         inserted: counts.upserted - counts.updated,
@@ -161,7 +167,7 @@ export class VectorsService {
       );
     }
     return this.db.tenant(tenantId, async (tx) => {
-      const c = await this.collections.resolve(tx, collectionName);
+      const c = await this.collections.resolve(tx, collectionName, 'key share');
       let deleted: number;
       if (byIds) {
         const f = compileScoped(undefined, scope, 2);

@@ -1,5 +1,7 @@
-import { IsIn, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { PLAN_NAME_RE } from '@app/quotas/limits';
 
+/** The plans every deployment starts with (seeded by the Quotas migration); more via /v1/admin/plans. */
 export const PLANS = ['free', 'pro', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];
 
@@ -20,10 +22,11 @@ export class CreateTenantDto {
   @Length(1, 200)
   name!: string;
 
-  /** @example "pro" */
+  /** The name of an existing plan (GET /v1/admin/plans). Default: free. @example "pro" */
   @IsOptional()
-  @IsIn(PLANS)
-  plan?: Plan;
+  @IsString()
+  @Matches(PLAN_NAME_RE, { message: 'plan must be the name of a plan' })
+  plan?: string;
 
   /** Initial settings document (see PUT /v1/admin/tenants/{id}/settings). */
   @IsOptional()
@@ -38,10 +41,11 @@ export class UpdateTenantDto {
   @Length(1, 200)
   name?: string;
 
-  /** @example "enterprise" */
+  /** The name of an existing plan. @example "enterprise" */
   @IsOptional()
-  @IsIn(PLANS)
-  plan?: Plan;
+  @IsString()
+  @Matches(PLAN_NAME_RE, { message: 'plan must be the name of a plan' })
+  plan?: string;
 }
 
 export class PutSettingsDto {

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { PlansController } from './plans.controller';
+import { PlansService } from './plans.service';
+import { QuotasController, TenantQuotasController } from './quotas.controller';
+import { QuotasService } from './quotas.service';
+
+@Module({
+  controllers: [PlansController, QuotasController, TenantQuotasController],
+  providers: [PlansService, QuotasService],
+  exports: [QuotasService],
+})
+export class QuotasModule {}
