@@ -17,6 +17,7 @@ import { TenantContext } from './common/context/tenant-context';
 import { CommonErrorCode, commonError } from './common/errors/common-errors';
 import { ProblemFilter, sendProblem, toAppException } from './common/errors/problem.filter';
 import { AppConfig } from './config/app-config';
+import { MetricsService } from './metrics/metrics.service';
 import {
   API_KEY_HEADER_SCHEME,
   API_KEY_SCHEME,
@@ -116,10 +117,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     context.run({ requestId: String(req.id) }, done);
   });
 
+  app.get(MetricsService).observe(fastify);
+
   app.setGlobalPrefix('v1', {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
     ],
   });
   app.useGlobalFilters(new ProblemFilter());

@@ -11,6 +11,7 @@ import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { KeysModule } from './keys/keys.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PlatformModule } from './platform/platform.module';
 import { QuotasModule } from './quotas/quotas.module';
 import { RedisModule } from './redis/redis.module';
@@ -36,6 +37,7 @@ export class AppModule {
         SecretsModule,
         EventsModule,
         JobsModule,
+        MetricsModule,
         PlatformModule,
         QuotasModule,
         KeysModule,

@@ -100,6 +100,12 @@ export class JobsService implements OnApplicationShutdown {
     this.timers.push(timer);
   }
 
+  /** Jobs in the queue by state; null when jobs run in-process (no queue to measure). */
+  async jobCounts(): Promise<Record<string, number> | null> {
+    if (!this.queue) return null;
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
+  }
+
   /** Starts consuming the queue. Called by the worker entry point only. */
   startWorker(concurrency = 4): void {
     if (!this.config.redisUrl || this.worker) return;

@@ -3,6 +3,7 @@ import { AppException } from '@app/common/errors/app-exception';
 import { AppConfig } from '@app/config/app-config';
 import { Db, TenantTxOptions, Tx } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
+import { MetricsService } from '@app/metrics/metrics.service';
 import {
   CountedResource,
   COUNTED_RESOURCES,
@@ -45,6 +46,7 @@ export class QuotasService {
     private readonly db: Db,
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -60,6 +62,7 @@ export class QuotasService {
       return await this.db.tenant(tenantId, fn, options);
     } catch (err) {
       if (err instanceof AppException && err.code === (QuotasErrorCode.QuotaExceeded as string)) {
+        this.metrics.quotaRejected(String(err.extra.resource));
         await this.db
           .tenant(tenantId, (tx) => this.outbox.record(tx, tenantId, 'quota.exceeded', err.extra), {
             require: 'any',
