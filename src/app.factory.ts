@@ -18,6 +18,7 @@ import { CommonErrorCode, commonError } from './common/errors/common-errors';
 import { ProblemFilter, sendProblem, toAppException } from './common/errors/problem.filter';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
+import { UsageRecorder } from './quotas/usage-recorder';
 import {
   API_KEY_HEADER_SCHEME,
   API_KEY_SCHEME,
@@ -118,6 +119,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
 
   app.get(MetricsService).observe(fastify);
+  app.get(UsageRecorder).observe(fastify);
 
   app.setGlobalPrefix('v1', {
     exclude: [

@@ -468,11 +468,21 @@ describe('cross-tenant isolation in the database', () => {
         )
         .map((p) => `${p.table}.${p.name}`);
       expect(loose).toEqual([]);
-      // The one extra read policy is the key lookup, bound to the hash the transaction holds.
+      // The extra read policies: the key lookup, bound to the hash the transaction holds, and the
+      // platform's read of usage rollups (leaderboard, billing export; app.platform transactions only).
       const readOnly = r.rows
         .filter((p) => tables.has(p.table) && p.cmd === 'r')
-        .map((p) => `${p.table}.${p.name}`);
-      expect(readOnly).toEqual(['api_keys.key_lookup']);
+        .map((p) => `${p.table}.${p.name}`)
+        .sort();
+      expect(readOnly).toEqual([
+        'api_keys.key_lookup',
+        'usage_rollups.platform_read',
+        'usage_storage.platform_read',
+      ]);
+      const platformRead = r.rows.filter((p) => p.name === 'platform_read');
+      for (const p of platformRead) {
+        expect(p.qual).toBe(`(current_setting('app.platform'::text, true) = 'on'::text)`);
+      }
     });
 
     it('tenant_id leads every tenant table’s primary key and is part of every foreign key between them', async () => {

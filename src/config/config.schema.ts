@@ -71,6 +71,7 @@ export const envSchema = z.object({
   RATE_LIMIT_REDIS_TIMEOUT_MS: int(1, 10_000).default('250'),
   RATE_LIMIT_PLATFORM_PER_MINUTE: int(0, 1_000_000).default('3000'),
   QUOTA_WARNING_PERCENT: int(1, 100).default('80'),
+  USAGE_FLUSH_INTERVAL_MS: int(100, 3_600_000).default('10000'),
   METRICS_TENANT_LABELS: int(0, 10_000).default('0'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   QUOTA_RECONCILE_INTERVAL_MS: int(60_000, 7 * 86_400_000).default('3600000'),

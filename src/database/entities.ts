@@ -5,6 +5,7 @@ import { CollectionEntity } from '@app/vectors/collection.entity';
 import { TenantEntity } from '@app/tenancy/tenant.entity';
 import { PlanEntity } from '@app/quotas/plan.entity';
 import { QuotaUsageEntity } from '@app/quotas/quota-usage.entity';
+import { UsageRollupEntity, UsageStorageEntity } from '@app/quotas/usage-rollup.entity';
 
 /** Every TypeORM entity: the schema that migration:generate diffs against. */
 export const ENTITIES = [
@@ -15,4 +16,6 @@ export const ENTITIES = [
   OutboxEventEntity,
   PlanEntity,
   QuotaUsageEntity,
+  UsageRollupEntity,
+  UsageStorageEntity,
 ];

@@ -8,6 +8,8 @@ export const TENANT_OWNED_TABLES = [
   'collections',
   'api_keys',
   'outbox',
+  'usage_rollups',
+  'usage_storage',
   // Last: deleting vectors moves the counters (triggers), which would re-create deleted rows.
   'quota_usage',
 ] as const;

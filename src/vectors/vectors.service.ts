@@ -5,6 +5,7 @@ import { AppConfig } from '@app/config/app-config';
 import { Db } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
 import { QuotasService } from '@app/quotas/quotas.service';
+import { UsageRecorder } from '@app/quotas/usage-recorder';
 import {
   assertCollectionPermitted,
   CollectionRow,
@@ -42,6 +43,7 @@ export class VectorsService {
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
     private readonly quotas: QuotasService,
+    private readonly usage: UsageRecorder,
   ) {}
 
   /** All or nothing: the whole batch is validated first and written in one statement. */
@@ -52,7 +54,7 @@ export class VectorsService {
     scope: AccessScope = UNRESTRICTED,
   ): Promise<UpsertResult> {
     assertCollectionPermitted(scope, collectionName);
-    return this.quotas.write(tenantId, async (tx) => {
+    const written = await this.quotas.write(tenantId, async (tx) => {
       const c = await this.collections.resolve(tx, collectionName, 'key share');
       const checked = checkBatch(items, c.dimension, c.metric === 'cosine');
       if (!checked.ok) throw problemToError(checked.problem);
@@ -112,6 +114,9 @@ export class VectorsService {
       });
       return result;
     });
+    // Counted once committed: vectors written, new or replaced.
+    this.usage.vectorsWritten(tenantId, written.upserted);
+    return written;
   }
 
   async fetch(
@@ -166,7 +171,7 @@ export class VectorsService {
         'An empty filter would delete every vector; delete the collection instead.',
       );
     }
-    return this.db.tenant(tenantId, async (tx) => {
+    const result = await this.db.tenant(tenantId, async (tx) => {
       const c = await this.collections.resolve(tx, collectionName, 'key share');
       let deleted: number;
       if (byIds) {
@@ -192,6 +197,8 @@ export class VectorsService {
       }
       return { deleted };
     });
+    if (result.deleted > 0) this.usage.vectorsDeleted(tenantId, result.deleted);
+    return result;
   }
 
   async count(
