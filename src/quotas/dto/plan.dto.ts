@@ -42,9 +42,9 @@ export class PlanLimitsDto {
   @Limit() dimensionsPerCollection!: number | null;
   /** Bytes stored: 4 per dimension of every vector, plus its metadata as JSON text. */
   @Limit() storedBytes!: number | null;
-  /** Requests per day (enforced by the rate limiter). */
+  /** Requests per day: stored for the rate limiter, which does not read it yet (PLAN_RATE_LIMITS). */
   @Limit() requestsPerDay!: number | null;
-  /** Searches per second (enforced by the rate limiter). */
+  /** Searches per second: stored for the rate limiter, which does not read it yet (PLAN_RATE_LIMITS). */
   @Limit() searchesPerSecond!: number | null;
   /** API keys that are not revoked. */
   @Limit() apiKeys!: number | null;

@@ -12,7 +12,7 @@ export class QuotaLineView {
   source!: 'plan' | 'override';
   /**
    * Current usage, for the counted resources (collections, vectors, storedBytes, apiKeys); null for
-   * limits checked per request (dimensionsPerCollection) or enforced by the rate limiter
+   * limits checked per request (dimensionsPerCollection) or meant for the rate limiter
    * (requestsPerDay, searchesPerSecond), and for webhookEndpoints (no webhooks yet).
    */
   @ApiProperty({ type: 'integer', nullable: true })
