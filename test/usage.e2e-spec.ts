@@ -9,6 +9,12 @@ const thisHour = () => {
   return new Date(now - (now % 3_600_000)).toISOString();
 };
 
+/** Waits out the last 20 s of an hour, so a test's requests all fall into one hour (and day). */
+async function awayFromHourBoundary(): Promise<void> {
+  const left = 3_600_000 - (Date.now() % 3_600_000);
+  if (left < 20_000) await new Promise((r) => setTimeout(r, left + 500));
+}
+
 /** A small, known workload: 3 upserted, 2 searches, 1 bad search (400), 1 deleted. */
 async function workload(t: TestTenant, searches = 2): Promise<void> {
   await t.collection('c', 2, 'l2');
@@ -44,6 +50,7 @@ describe('usage tracking and analytics', () => {
   });
 
   it('rolls up requests by endpoint and status class, searches, vectors, bytes and latency per hour and day', async () => {
+    await awayFromHourBoundary();
     const t = await api.createTenant('usage');
     await workload(t);
     const r = await t.request('GET', '/usage?granularity=hour');
@@ -76,6 +83,7 @@ describe('usage tracking and analytics', () => {
   });
 
   it('shows each tenant only its own usage; the platform sees any tenant, a leaderboard and a CSV', async () => {
+    await awayFromHourBoundary();
     const a = await api.createTenant('usage-a');
     const b = await api.createTenant('usage-b');
     await workload(a, 5);
