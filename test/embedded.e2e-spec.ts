@@ -66,8 +66,8 @@ describe('embedded mode (PGlite, no DATABASE_URL, no REDIS_URL)', () => {
     expect(first.status).toBe(200);
     expect(first.body.matches.map((m: { id: string }) => m.id)).toEqual(['near', 'far']);
     // Rate limits hold in memory without Redis: the free plan's search limit, counted down.
-    expect(first.headers.get('ratelimit-policy')).toContain('"search-1s";q=20');
-    expect(first.headers.get('ratelimit')).toBe('"search-1s";r=19;t=1');
+    expect(first.headers.get('ratelimit-policy')).toContain('"search-1s";q=10');
+    expect(first.headers.get('ratelimit')).toBe('"search-1s";r=9;t=1');
 
     await api.close();
     api = await boot();

@@ -1,5 +1,6 @@
 import { register } from 'prom-client';
-import { PLAN_RATE_LIMITS } from '@app/gateway/rate-limit/rate-limit-policy';
+import { compilePolicy, PLAN_RATE_LIMITS } from '@app/gateway/rate-limit/rate-limit-policy';
+import type { WindowRule } from '@libs/rate-limit';
 import { startApp, TestApp, TestTenant } from './support/harness';
 import { PrivateRedis } from './support/private-redis';
 import { signedRequest } from './support/signed-client';
@@ -39,6 +40,16 @@ describe('rate limits (e2e)', () => {
     await second.close();
   });
 
+  /** The free plan's rules as the server compiles them: built-in defaults under the plans table's. */
+  async function freeRules() {
+    const plan = await api.admin('GET', '/plans/free');
+    expect(plan.status).toBe(200);
+    return compilePolicy('free', undefined, plan.body.limits).rules;
+  }
+
+  const policyField = (rules: WindowRule[]) =>
+    rules.map((r) => `"${r.name}";q=${r.limit};w=${r.windowMs / 1000}`).join(', ');
+
   /** A free-plan tenant; with a collection 'docs' (whose creation counts as one admin request). */
   async function tenant(prefix: string, withCollection = true): Promise<TestTenant> {
     const t = await api.createTenant(prefix, 'free');
@@ -50,14 +61,12 @@ describe('rate limits (e2e)', () => {
     const t = await tenant('rlh');
     const ok = await search(t);
     expect(ok.status).toBe(200);
-    const free = PLAN_RATE_LIMITS.free;
-    expect(ok.headers.get('ratelimit-policy')).toBe(
-      `"tenant-1s";q=${free.tenant[0].limit};w=1, "tenant-1m";q=${free.tenant[1].limit};w=60, ` +
-        `"search-1s";q=${free.search[0].limit};w=1, "search-1m";q=${free.search[1].limit};w=60`,
-    );
+    const free = await freeRules();
+    expect(ok.headers.get('ratelimit-policy')).toBe(policyField(free.search));
     expect(ok.headers.get('ratelimit')).toMatch(/^"search-1s";r=\d+;t=1$/);
-    expect(ok.headers.get('x-ratelimit-limit')).toBe(String(free.search[0].limit));
-    expect(Number(ok.headers.get('x-ratelimit-remaining'))).toBeLessThan(free.search[0].limit);
+    const searchPerSecond = free.search.find((r) => r.name === 'search-1s')!.limit;
+    expect(ok.headers.get('x-ratelimit-limit')).toBe(String(searchPerSecond));
+    expect(Number(ok.headers.get('x-ratelimit-remaining'))).toBeLessThan(searchPerSecond);
     expect(ok.headers.get('x-ratelimit-reset')).toBe('1');
     // A 404 from the controller carries them too, and the class is the route's: read.
     const missing = await t.request('GET', '/collections/nope');
@@ -164,11 +173,16 @@ describe('rate limits (e2e)', () => {
       filter: { team: 'a' },
       signatureRequired: false,
     });
+    const tenantWide = (await freeRules()).write.filter((x) => x.bucket === 0);
     expect(r.body.rateLimits.write).toEqual([
-      { policy: 'tenant-1s', limit: PLAN_RATE_LIMITS.free.tenant[0].limit, windowSeconds: 1 },
-      { policy: 'tenant-1m', limit: PLAN_RATE_LIMITS.free.tenant[1].limit, windowSeconds: 60 },
+      ...tenantWide.map((x) => ({
+        policy: x.name,
+        limit: x.limit,
+        windowSeconds: x.windowMs / 1000,
+      })),
       { policy: 'write-1h', limit: 9, windowSeconds: 3600 },
     ]);
+    expect(tenantWide.map((x) => x.name)).toContain('tenant-1d');
     expect(Object.keys(r.body.rateLimits).sort()).toEqual(['admin', 'read', 'search', 'write']);
     expect((await api.request('GET', '/v1/whoami')).status).toBe(401);
   });
@@ -182,6 +196,58 @@ describe('rate limits (e2e)', () => {
     expect((await list(t)).headers.get('ratelimit-policy')).toContain(
       `"tenant-1s";q=${PLAN_RATE_LIMITS.enterprise.tenant[0].limit}`,
     );
+  });
+
+  it("takes searchesPerSecond and requestsPerDay from the plan (or the tenant's quotas), applied at once", async () => {
+    const name = `rl-${Math.random().toString(36).slice(2, 8)}`;
+    const created = await api.admin('POST', '/plans', {
+      name,
+      limits: {
+        collections: null,
+        vectors: null,
+        dimensionsPerCollection: null,
+        storedBytes: null,
+        apiKeys: null,
+        webhookEndpoints: null,
+        searchesPerSecond: 3,
+        requestsPerDay: 1000,
+      },
+    });
+    expect(created.status).toBe(201);
+    const t = await api.createTenant('rlq', name);
+    const rules = async () => {
+      const me = await api.request('GET', '/v1/whoami', { token: t.adminKey });
+      return Object.fromEntries(
+        (me.body.rateLimits.search as Array<{ policy: string; limit: number }>).map((x) => [
+          x.policy,
+          x.limit,
+        ]),
+      );
+    };
+    expect(await rules()).toMatchObject({ 'search-1s': 3, 'tenant-1d': 1000 });
+    // A plan change reaches cached keys on every instance.
+    expect(
+      (await api.admin('PATCH', `/plans/${name}`, { limits: { searchesPerSecond: 5 } })).status,
+    ).toBe(200);
+    expect(await rules()).toMatchObject({ 'search-1s': 5, 'tenant-1d': 1000 });
+    // The tenant's quotas override wins over the plan; null falls back to the built-in default.
+    await api.putSettings(t.id, {
+      quotas: { limits: { searchesPerSecond: 7, requestsPerDay: null } },
+    });
+    const overridden = await rules();
+    expect(overridden['search-1s']).toBe(7);
+    expect(overridden['tenant-1d']).toBeUndefined();
+    const searches = await statuses(
+      Array.from({ length: 12 }, () =>
+        api.request('POST', '/v1/collections/none/search', {
+          token: t.adminKey,
+          body: { vector: [1, 0], topK: 1 },
+        }),
+      ),
+    );
+    // 7 reach the handler (404: no such collection), the rest are limited, within one second.
+    expect(searches.get(404)! + (searches.get(429) ?? 0)).toBe(12);
+    expect(searches.get(404)).toBeLessThanOrEqual(7);
   });
 
   it('refuses invalid rate limit settings with 400 naming the field, and keeps the stored ones', async () => {

@@ -59,6 +59,12 @@ export class KeyInvalidationService implements OnModuleInit, OnApplicationShutdo
     this.publish(`tenant:${tenantId}`);
   }
 
+  /** Every cached lookup (a plan changed: its limits ride on every key of its tenants). */
+  all(): void {
+    this.cache.clear();
+    this.publish('all:*');
+  }
+
   private publish(message: string): void {
     this.redis?.publish(this.channel, message).catch((err: Error) => {
       this.logger.warn(
@@ -72,5 +78,6 @@ export class KeyInvalidationService implements OnModuleInit, OnApplicationShutdo
     const [kind, id] = message.split(':', 2);
     if (kind === 'key' && id) this.cache.invalidateKey(id);
     else if (kind === 'tenant' && id) this.cache.invalidateTenant(id);
+    else if (kind === 'all') this.cache.clear();
   }
 }

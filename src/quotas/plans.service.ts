@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Db, Tx } from '@app/database/db';
+import { KeyInvalidationService } from '@app/keys/key-invalidation.service';
 import { LIMIT_NAMES, PLAN_NAME_RE, PlanLimits } from './limits';
 import { CreatePlanDto, PlanView, UpdatePlanDto } from './dto/plan.dto';
 import { QuotasErrorCode, quotasError } from './quotas.errors';
@@ -19,7 +20,10 @@ const PLAN_COLUMNS = `p.name, p.description, p.limits, p.created_at, p.updated_a
 /** Plans: named sets of limits (platform admin only). */
 @Injectable()
 export class PlansService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly keyCache: KeyInvalidationService,
+  ) {}
 
   async create(dto: CreatePlanDto): Promise<PlanView> {
     const limits = pickLimits(dto.limits as unknown as Record<string, number | null>);
@@ -45,9 +49,12 @@ export class PlansService {
     return this.db.platform(async (tx) => toView(await this.find(tx, name)));
   }
 
-  /** Changes take effect on the next write of every tenant on the plan. */
+  /**
+   * Changes take effect on the next write of every tenant on the plan, and on the next request for
+   * the rate-shaped limits (cached key lookups carry them, so they are dropped on every instance).
+   */
   async update(name: string, dto: UpdatePlanDto): Promise<PlanView> {
-    return this.db.platform(async (tx) => {
+    const view = await this.db.platform(async (tx) => {
       const current = await this.find(tx, name, true);
       const patch = pickLimits((dto.limits ?? {}) as Record<string, number | null | undefined>);
       await tx.execute(
@@ -57,6 +64,8 @@ export class PlansService {
       );
       return toView(await this.find(tx, name));
     });
+    this.keyCache.all();
+    return view;
   }
 
   /** Only a plan no tenant is on can go (the foreign key from tenants.plan says so). */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { KeyInvalidationModule } from '@app/keys/key-invalidation.module';
 import { PlansController } from './plans.controller';
 import { PlansService } from './plans.service';
 import { QuotasController, TenantQuotasController } from './quotas.controller';
@@ -9,6 +10,7 @@ import { PlatformUsageController, UsageController } from './usage.controller';
 import { UsageService } from './usage.service';
 
 @Module({
+  imports: [KeyInvalidationModule],
   controllers: [
     PlansController,
     QuotasController,

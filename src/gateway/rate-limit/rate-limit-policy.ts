@@ -80,13 +80,15 @@ const perSecondAndMinute = (second: number, minute: number): RuleSetting[] => [
 ];
 
 /**
- * The plan defaults. A tenant's settings override them scope by scope. Writes and admin calls cost
+ * The built-in defaults per plan name, under the plans table's searchesPerSecond and requestsPerDay
+ * (which replace the search 1 s rule and add a tenant 1 d rule). A tenant's settings override them
+ * scope by scope. Writes and admin calls cost
  * more than reads, so they get less; every plan caps admin calls (key minting among them) low.
  */
 export const PLAN_RATE_LIMITS: Record<string, Record<RateLimitScope, RuleSetting[]>> = {
   free: {
     tenant: perSecondAndMinute(50, 1_500),
-    search: perSecondAndMinute(20, 600),
+    search: perSecondAndMinute(10, 600),
     read: perSecondAndMinute(50, 1_500),
     write: perSecondAndMinute(20, 600),
     admin: perSecondAndMinute(5, 60),
@@ -125,12 +127,55 @@ function compileScope(scope: RateLimitScope, settings: RuleSetting[]): WindowRul
 }
 
 /**
- * The plan's rules with the tenant's overrides on top. An unknown plan gets the free plan's rules,
- * and a settings section that does not parse (written around the API) is ignored: neither can make a
- * tenant unlimited.
+ * The two rate-shaped limits of the tenant's plan (the plans table, or the tenant's quotas override):
+ * null or absent leaves the built-in default.
  */
-export function compilePolicy(plan: string, overrides: unknown): TenantRateLimitPolicy {
-  const base = PLAN_RATE_LIMITS[plan] ?? PLAN_RATE_LIMITS.free;
+export interface PlanRateLimits {
+  searchesPerSecond?: number | null;
+  requestsPerDay?: number | null;
+}
+
+/**
+ * The effective searchesPerSecond and requestsPerDay of tenant `t` joined to its plan `p`, for the
+ * queries that load a tenant's policy: the tenant's quotas override when it names the limit, else the
+ * plan's.
+ */
+export const PLAN_RATE_LIMITS_SQL = ['searchesPerSecond', 'requestsPerDay']
+  .map(
+    (name) =>
+      `CASE WHEN t.settings #> '{quotas,limits}' ? '${name}' THEN t.settings #> '{quotas,limits,${name}}' ` +
+      `ELSE p.limits -> '${name}' END AS plan_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
+  )
+  .join(', ');
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 ? value : undefined;
+}
+
+/**
+ * The rules of a tenant: the built-in defaults of its plan name, then the plan's searchesPerSecond
+ * (the search class's 1 s rule) and requestsPerDay (a tenant-wide 1 d rule), then the tenant's
+ * rateLimits settings, scope by scope. An unknown plan gets the free defaults and a settings section
+ * that does not parse (written around the API) is ignored: neither can make a tenant unlimited.
+ */
+export function compilePolicy(
+  plan: string,
+  overrides: unknown,
+  planLimits: PlanRateLimits = {},
+): TenantRateLimitPolicy {
+  const defaults = PLAN_RATE_LIMITS[plan] ?? PLAN_RATE_LIMITS.free;
+  const base: Record<RateLimitScope, RuleSetting[]> = { ...defaults };
+  const sps = positive(planLimits.searchesPerSecond);
+  if (sps !== undefined) {
+    base.search = [{ limit: sps, window: '1s' }, ...base.search.filter((r) => r.window !== '1s')];
+  }
+  const rpd = positive(planLimits.requestsPerDay);
+  if (rpd !== undefined) {
+    base.tenant = [
+      ...base.tenant.filter((r) => windowMs(r.window) !== 86_400_000),
+      { limit: rpd, window: '1d' },
+    ];
+  }
   const parsed = overrides == null ? undefined : rateLimitSettingsSchema.safeParse(overrides);
   const custom: RateLimitSettings = parsed?.success ? parsed.data : {};
   const tenantRules = compileScope('tenant', custom.tenant ?? base.tenant);
