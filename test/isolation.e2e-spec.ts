@@ -109,6 +109,18 @@ const COLLECTION_ENDPOINTS: CollectionEndpoint[] = [
   },
 ];
 
+const USER_ENDPOINTS: Array<{ route: string; method: string; body?: unknown }> = [
+  { route: 'GET /v1/users/{userId}', method: 'GET' },
+  { route: 'PATCH /v1/users/{userId}', method: 'PATCH', body: { role: 'viewer' } },
+  { route: 'DELETE /v1/users/{userId}', method: 'DELETE' },
+];
+const AUTH_SLUG_ROUTES = [
+  'POST /v1/auth/{tenantSlug}/login',
+  'POST /v1/auth/{tenantSlug}/logout',
+  'POST /v1/auth/{tenantSlug}/token/refresh',
+];
+const PASSWORD = 'isolation password 1';
+
 describe('cross-tenant isolation over HTTP', () => {
   let api: TestApp;
   let owner: Client;
@@ -444,6 +456,69 @@ describe('cross-tenant isolation over HTTP', () => {
     });
   });
 
+  describe("tenant A on tenant B's users and sign-in", () => {
+    let bUser: { id: string; email: string };
+    let bRefresh: string;
+
+    beforeAll(async () => {
+      const email = `owner@${b.t.slug}.example`;
+      const u = await api.admin('POST', `/tenants/${b.t.id}/users`, {
+        email,
+        role: 'owner',
+        password: PASSWORD,
+      });
+      expect(u.status).toBe(201);
+      bUser = { id: u.body.id, email };
+      const l = await api.request('POST', `/v1/auth/${b.t.slug}/login`, {
+        body: { email, password: PASSWORD },
+      });
+      expect(l.status).toBe(200);
+      bRefresh = l.body.refreshToken;
+    });
+
+    it.each(USER_ENDPOINTS.map((e) => [e.route, e] as const))(
+      "%s answers 404 for B's user id and changes nothing",
+      async (_route, e) => {
+        const before = await state();
+        for (const id of [bUser.id, bUser.id.toUpperCase(), b.t.id]) {
+          const r = await a.t.request(e.method, `/users/${id}`, e.body);
+          expect({ id, status: r.status, code: r.body?.code }).toEqual({
+            id,
+            status: 404,
+            code: 'user_not_found',
+          });
+          expectNoLeak(r.body, id);
+        }
+        expect(await state()).toEqual(before);
+        const still = await b.t.request('GET', `/users/${bUser.id}`);
+        expect(still.body).toMatchObject({ role: 'owner', status: 'active' });
+      },
+    );
+
+    it("B's password and refresh token do nothing under A's slug", async () => {
+      const slug = a.t.slug;
+      const login = await api.request('POST', `/v1/auth/${slug}/login`, {
+        body: { email: bUser.email, password: PASSWORD },
+      });
+      expect(login.status).toBe(401);
+      for (const path of ['token/refresh', 'logout']) {
+        const r = await api.request('POST', `/v1/auth/${slug}/${path}`, {
+          body: { refreshToken: bRefresh },
+        });
+        expect({ path, status: r.status, code: r.body.code }).toEqual({
+          path,
+          status: 401,
+          code: 'invalid_refresh_token',
+        });
+      }
+      // Neither the refresh nor the logout touched B's login: its token still refreshes.
+      const own = await api.request('POST', `/v1/auth/${b.t.slug}/token/refresh`, {
+        body: { refreshToken: bRefresh },
+      });
+      expect(own.status).toBe(200);
+    });
+  });
+
   it('covers every tenant route that takes an id or a name (a new one fails this test)', async () => {
     const doc = await api.request<{ paths: Record<string, Record<string, unknown>> }>(
       'GET',
@@ -454,7 +529,12 @@ describe('cross-tenant isolation over HTTP', () => {
       .filter(([path]) => path.includes('{') && !path.startsWith('/v1/admin'))
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
       .sort();
-    const covered = [...new Set([...KEY_ENDPOINTS, ...COLLECTION_ENDPOINTS].map((e) => e.route))];
+    const covered = [
+      ...new Set(
+        [...KEY_ENDPOINTS, ...COLLECTION_ENDPOINTS, ...USER_ENDPOINTS].map((e) => e.route),
+      ),
+      ...AUTH_SLUG_ROUTES,
+    ];
     expect(withParams).toEqual(covered.sort());
   });
 });

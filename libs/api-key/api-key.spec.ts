@@ -38,7 +38,7 @@ describe('base62Encode', () => {
 
 describe('generateSecret / parseSecret', () => {
   it('round-trips for every prefix and environment', () => {
-    for (const prefix of ['qvr', 'qvp', 'qvs'] as const) {
+    for (const prefix of ['qvr', 'qvp', 'qvs', 'qvu'] as const) {
       for (const env of ['live', 'test'] as const) {
         const { secret, last4 } = generateSecret(prefix, env);
         expect(secret).toMatch(new RegExp(`^${prefix}_${env}_[0-9A-Za-z]{38}$`));

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
-/** qvr: API keys; qvp: platform admin tokens; qvs: request-signing secrets. */
-export type TokenPrefix = 'qvr' | 'qvp' | 'qvs';
+/** qvr: API keys; qvp: platform admin tokens; qvs: request-signing secrets; qvu: user refresh tokens. */
+export type TokenPrefix = 'qvr' | 'qvp' | 'qvs' | 'qvu';
 export type KeyEnvironment = 'live' | 'test';
 
 export interface GeneratedSecret {
@@ -21,7 +21,7 @@ const CHECKSUM_LENGTH = 6;
 // Both prefixes are 3 chars and both environments 4 chars, so every valid secret has this exact length,
 // which lets parseSecret reject oversized input before doing any regex work on it.
 const SECRET_LENGTH = 3 + 1 + 4 + 1 + RANDOM_LENGTH + CHECKSUM_LENGTH;
-const SECRET_SHAPE = /^(qvr|qvp|qvs)_(live|test)_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/;
+const SECRET_SHAPE = /^(qvr|qvp|qvs|qvu)_(live|test)_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/;
 // Largest multiple of 62 that fits in a byte: bytes at or above it are discarded so every symbol is
 // equally likely (a plain `byte % 62` would favour the first 8 symbols).
 const REJECTION_LIMIT = 248;

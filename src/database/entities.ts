@@ -1,3 +1,6 @@
+import { RefreshTokenEntity } from '@app/auth/refresh-token.entity';
+import { SigningKeyEntity } from '@app/auth/signing-key.entity';
+import { UserEntity } from '@app/auth/user.entity';
 import { ApiKeyEntity } from '@app/keys/api-key.entity';
 import { OutboxEventEntity } from '@app/events/outbox-event.entity';
 import { PlatformTokenEntity } from '@app/platform/platform-token.entity';
@@ -18,4 +21,7 @@ export const ENTITIES = [
   QuotaUsageEntity,
   UsageRollupEntity,
   UsageStorageEntity,
+  UserEntity,
+  RefreshTokenEntity,
+  SigningKeyEntity,
 ];

@@ -22,7 +22,14 @@ export type EventType =
   | 'vectors.deleted'
   | 'security.ip_denied'
   | 'quota.warning'
-  | 'quota.exceeded';
+  | 'quota.exceeded'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.deleted'
+  | 'auth.login_succeeded'
+  | 'auth.login_failed'
+  | 'auth.logout'
+  | 'auth.refresh_reused';
 
 /**
  * Writes an event in the caller's transaction, so the event exists exactly when the change does.

@@ -18,6 +18,7 @@ export type AccessRule =
 export const ACCESS_RULE = 'quiver:access-rule';
 export const ENDPOINT_CLASS = 'quiver:endpoint-class';
 export const FAIL_CLOSED = 'quiver:rate-limit-fail-closed';
+export const PER_ADDRESS = 'quiver:rate-limit-per-address';
 
 export const API_KEY_SCHEME = 'api-key';
 export const API_KEY_HEADER_SCHEME = 'api-key-header';
@@ -73,6 +74,22 @@ export const RateLimitFailClosed = () =>
     SetMetadata(FAIL_CLOSED, true),
     ApiServiceUnavailableResponse({
       description: 'The rate limiter cannot reach its store (code service_unavailable)',
+      type: ProblemDto,
+    }),
+  );
+
+/** Settings that hold a per-address limit (requests per minute, 0: none). */
+export type PerAddressSetting = 'AUTH_LOGIN_PER_MINUTE' | 'AUTH_REFRESH_PER_MINUTE';
+
+/**
+ * A public route limited per client address (login, token refresh): at most the setting's number of
+ * requests per minute from one address, on the same exact store as the tenant limits.
+ */
+export const LimitPerAddress = (setting: PerAddressSetting) =>
+  applyDecorators(
+    SetMetadata(PER_ADDRESS, setting),
+    ApiTooManyRequestsResponse({
+      description: `Too many requests from one address (${setting}; code rate_limited)`,
       type: ProblemDto,
     }),
   );

@@ -8,14 +8,16 @@ import { KeysService } from '@app/keys/keys.service';
 import { hasAnyScope } from '@app/keys/scopes';
 import { PlatformAuthService } from '@app/platform/platform-auth.service';
 import { TenancyErrorCode, tenancyError } from '@app/tenancy/tenancy.errors';
-import type { VerifiedKey } from '@app/keys/key-cache';
+import type { IpAllowlist } from '@libs/net';
+import { SessionsService } from '@app/auth/sessions.service';
+import type { Scope } from '@app/keys/scopes';
 import { ACCESS_RULE, AccessRule } from './access.decorators';
 import { GatewayErrorCode, gatewayError } from './gateway.errors';
 import { RequestOrigin } from './request-origin';
 import { SecurityEventsService } from './security-events.service';
 import { SignatureVerifier } from './signature-verifier';
 import { extractCredential } from './credentials';
-import { rememberVerifiedKey } from './verified-key';
+import { rememberCaller } from './verified-key';
 
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
 
@@ -36,6 +38,7 @@ export class AuthGuard implements CanActivate {
     private readonly securityEvents: SecurityEventsService,
     private readonly origin: RequestOrigin,
     private readonly signatures: SignatureVerifier,
+    private readonly sessions: SessionsService,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -65,24 +68,31 @@ export class AuthGuard implements CanActivate {
       return true;
     }
 
+    if (looksLikeAccessToken(extracted.credential)) {
+      const user = await this.sessions.verifyAccessToken(extracted.credential);
+      this.checkTenantState(user.tenantStatus);
+      await this.checkAddress(req, user.tenantId, user.tenantAllowlist, null);
+      this.checkScopes(user.scopes, rule.anyOf);
+      this.context.setPrincipal({
+        kind: 'user',
+        tenantId: user.tenantId,
+        userId: user.userId,
+        role: user.role,
+        scopes: user.scopes,
+        sessionId: user.sessionId,
+      });
+      rememberTenantForLog(req.raw, user.tenantId);
+      rememberCaller(req, { tenantId: user.tenantId, rateLimits: user.rateLimits });
+      return true;
+    }
+
     const key = await this.keys.verify(extracted.credential);
-    if (key.tenantStatus === 'pending_deletion')
-      throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
-    if (key.tenantStatus === 'suspended')
-      throw tenancyError(TenancyErrorCode.TenantSuspended, 'This tenant is suspended.');
-    await this.checkAddress(req, key);
+    this.checkTenantState(key.tenantStatus);
+    await this.checkAddress(req, key.tenantId, key.tenantAllowlist, key.keyAllowlist, key.keyId);
     // A signature that is present is always checked; one that is required must be present.
     if (key.signatureRequired || this.signatures.isSigned(req))
       await this.signatures.verify(req, key);
-    if (!hasAnyScope(key.scopes, rule.anyOf)) {
-      throw commonError(
-        CommonErrorCode.InsufficientScope,
-        `This operation needs one of the scopes: ${rule.anyOf.join(', ')}.`,
-        {
-          requiredScopes: rule.anyOf,
-        },
-      );
-    }
+    this.checkScopes(key.scopes, rule.anyOf);
     this.context.setPrincipal({
       kind: 'api_key',
       tenantId: key.tenantId,
@@ -91,25 +101,47 @@ export class AuthGuard implements CanActivate {
       scope: { collections: key.collections, filter: key.enforcedFilter },
     });
     rememberTenantForLog(req.raw, key.tenantId);
-    rememberVerifiedKey(req, key);
+    rememberCaller(req, { tenantId: key.tenantId, rateLimits: key.rateLimits, key });
     this.logger.debug({ keyId: key.keyId }, 'api key accepted');
     return true;
   }
 
+  private checkTenantState(status: string): void {
+    if (status === 'pending_deletion')
+      throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
+    if (status === 'suspended')
+      throw tenancyError(TenancyErrorCode.TenantSuspended, 'This tenant is suspended.');
+  }
+
+  private checkScopes(granted: readonly Scope[], anyOf: Scope[]): void {
+    if (hasAnyScope(granted, anyOf)) return;
+    throw commonError(
+      CommonErrorCode.InsufficientScope,
+      `This operation needs one of the permissions: ${anyOf.join(', ')}.`,
+      { requiredScopes: anyOf },
+    );
+  }
+
   /** The tenant's allowlist, then the key's: a request must pass both that apply. */
-  private async checkAddress(req: FastifyRequest, key: VerifiedKey): Promise<void> {
-    if (!key.tenantAllowlist && !key.keyAllowlist) return;
+  private async checkAddress(
+    req: FastifyRequest,
+    tenantId: string,
+    tenantAllowlist: IpAllowlist | null,
+    keyAllowlist: IpAllowlist | null,
+    keyId?: string,
+  ): Promise<void> {
+    if (!tenantAllowlist && !keyAllowlist) return;
     const address = this.origin.clientAddress(req);
     const deniedBy =
-      key.tenantAllowlist && !key.tenantAllowlist.allows(address)
+      tenantAllowlist && !tenantAllowlist.allows(address)
         ? 'tenant'
-        : key.keyAllowlist && !key.keyAllowlist.allows(address)
+        : keyAllowlist && !keyAllowlist.allows(address)
           ? 'key'
           : undefined;
     if (!deniedBy) return;
-    await this.securityEvents.record(key.tenantId, 'security.ip_denied', address, {
+    await this.securityEvents.record(tenantId, 'security.ip_denied', address, {
       address,
-      keyId: key.keyId,
+      keyId: keyId ?? null,
       allowlist: deniedBy,
       method: req.method,
       path: req.url.split('?')[0],
@@ -122,4 +154,9 @@ export class AuthGuard implements CanActivate {
       { address },
     );
   }
+}
+
+/** A JWT (three base64url parts, a JSON header): a person's access token rather than an API key. */
+function looksLikeAccessToken(credential: string): boolean {
+  return credential.startsWith('eyJ') && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential);
 }

@@ -38,7 +38,13 @@ describe('extractCredential', () => {
       ok: false,
       reason: 'malformed_header',
     });
-    expect(extractCredential({ authorization: `Bearer ${'a'.repeat(300)}` })).toEqual({
+    // An access token (JWT) fits; anything beyond 4 KiB does not.
+    expect(extractCredential({ authorization: `Bearer ${'a'.repeat(4096)}` }).ok).toBe(true);
+    expect(extractCredential({ authorization: `Bearer ${'a'.repeat(4097)}` })).toEqual({
+      ok: false,
+      reason: 'malformed_header',
+    });
+    expect(extractCredential({ 'x-api-key': 'a'.repeat(4097) })).toEqual({
       ok: false,
       reason: 'malformed_header',
     });

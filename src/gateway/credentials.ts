@@ -4,8 +4,8 @@ export type CredentialResult =
   | { ok: true; credential: string }
   | { ok: false; reason: 'missing' | 'conflicting' | 'malformed_header' };
 
-/** Longest credential we look at; anything longer is malformed without further work. */
-const MAX_CREDENTIAL_LENGTH = 256;
+/** Longest credential we look at (an access token JWT is the longest); anything longer is malformed. */
+const MAX_CREDENTIAL_LENGTH = 4096;
 
 /**
  * Reads the credential from `Authorization: Bearer <secret>` or `X-API-Key: <secret>`. Both may be

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { AuthModule } from '@app/auth/auth.module';
 import { AppConfig } from '@app/config/app-config';
 import { KeysModule } from '@app/keys/keys.module';
 import { PlatformModule } from '@app/platform/platform.module';
@@ -20,6 +21,7 @@ import { WhoAmIController } from './whoami.controller';
  */
 @Module({
   imports: [
+    AuthModule,
     KeysModule,
     PlatformModule,
     RateLimitModule,

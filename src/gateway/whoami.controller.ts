@@ -11,7 +11,8 @@ import { policyName } from '@libs/rate-limit';
 import { SCOPES, type Scope } from '@app/keys/scopes';
 import { RateLimitClass, RequireScopes } from './access.decorators';
 import { ENDPOINT_CLASSES, type EndpointClass } from './rate-limit/rate-limit-policy';
-import { verifiedKeyOf } from './verified-key';
+import { TenantContext } from '@app/common/context/tenant-context';
+import { callerOf } from './verified-key';
 
 export class RateLimitRuleView {
   /** The policy name in the RateLimit header fields. @example "search-1s" */
@@ -23,8 +24,15 @@ export class RateLimitRuleView {
 }
 
 export class WhoAmIResponse {
-  /** @example "0b0f6b4e-2f6d-4c36-9a3e-8d3c8a1f2e11" */
-  keyId!: string;
+  /** What the credential is: an API key or a person's session. */
+  @ApiProperty({ enum: ['api_key', 'user'] })
+  kind!: 'api_key' | 'user';
+  /** The API key's id (null for a person). @example "0b0f6b4e-2f6d-4c36-9a3e-8d3c8a1f2e11" */
+  keyId!: string | null;
+  /** The person's user id (null for an API key). */
+  userId!: string | null;
+  /** The person's role (null for an API key). @example "admin" */
+  role!: string | null;
   /** @example "5f0c3f2e-9d4b-4a51-8c1e-2b7d9e6a4c10" */
   tenantId!: string;
   @ApiProperty({ enum: SCOPES, isArray: true })
@@ -49,33 +57,43 @@ export class WhoAmIResponse {
   rateLimits!: Record<EndpointClass, RateLimitRuleView[]>;
 }
 
-/** What the presented key is and may do: for clients checking their configuration. */
+/** What the presented credential is and may do: for clients checking their configuration. */
 @ApiTags('keys')
 @ApiExtraModels(RateLimitRuleView)
 @Controller('whoami')
 export class WhoAmIController {
-  @ApiOperation({ summary: 'The calling key: tenant, scopes, restrictions and rate limits' })
+  constructor(private readonly context: TenantContext) {}
+
+  @ApiOperation({
+    summary: 'The caller (API key or person): tenant, permissions, restrictions and rate limits',
+  })
   @RequireScopes(...SCOPES)
   @RateLimitClass('read')
   @Get()
   whoami(@Req() req: FastifyRequest): WhoAmIResponse {
-    const key = verifiedKeyOf(req);
-    if (!key) throw new Error('whoami without a verified key');
+    const caller = callerOf(req);
+    const principal = this.context.principal;
+    if (!caller || (principal?.kind !== 'api_key' && principal?.kind !== 'user'))
+      throw new Error('whoami without a verified caller');
     const rateLimits = {} as Record<EndpointClass, RateLimitRuleView[]>;
     for (const cls of ENDPOINT_CLASSES) {
-      rateLimits[cls] = key.rateLimits.rules[cls].map((r) => ({
+      rateLimits[cls] = caller.rateLimits.rules[cls].map((r) => ({
         policy: policyName(r),
         limit: r.limit,
         windowSeconds: r.windowMs / 1000,
       }));
     }
+    const key = caller.key;
     return {
-      keyId: key.keyId,
-      tenantId: key.tenantId,
-      scopes: key.scopes,
-      collections: key.collections,
-      filter: key.enforcedFilter,
-      signatureRequired: key.signatureRequired,
+      kind: principal.kind,
+      keyId: key?.keyId ?? null,
+      userId: principal.kind === 'user' ? principal.userId : null,
+      role: principal.kind === 'user' ? principal.role : null,
+      tenantId: caller.tenantId,
+      scopes: [...principal.scopes],
+      collections: key?.collections ?? null,
+      filter: key?.enforcedFilter ?? null,
+      signatureRequired: key?.signatureRequired ?? false,
       rateLimits,
     };
   }

@@ -1,8 +1,14 @@
-/** What an API key may do. `tenant:admin` includes every other scope. */
+/**
+ * The permissions of the tenant API. An API key holds some as its scopes; a user holds those of its
+ * role (src/auth/roles.ts). `tenant:admin` includes every other one.
+ */
 export const SCOPES = [
   'vectors:read',
   'vectors:write',
   'collections:admin',
+  'users:admin',
+  'security:read',
+  'usage:read',
   'tenant:admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];

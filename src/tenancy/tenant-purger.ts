@@ -7,6 +7,8 @@ export const TENANT_OWNED_TABLES = [
   'vectors',
   'collections',
   'api_keys',
+  'refresh_tokens',
+  'users',
   'outbox',
   'usage_rollups',
   'usage_storage',

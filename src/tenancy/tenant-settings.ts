@@ -75,6 +75,8 @@ export const tenantSettingsSchema = z
       })
       .strict()
       .optional(),
+    /** Sign-in for people: localLogin false turns off the break-glass email/password login. */
+    auth: z.object({ localLogin: z.boolean().optional() }).strict().optional(),
     /** Free-form labels for the platform operator (cost centre, region, ...). */
     labels: z
       .record(

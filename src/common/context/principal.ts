@@ -23,6 +23,15 @@ export type Principal =
       scopes: readonly Scope[];
       scope: AccessScope;
     }
+  | {
+      kind: 'user';
+      tenantId: string;
+      userId: string;
+      role: string;
+      scopes: readonly Scope[];
+      /** The login session (refresh-token family) the access token belongs to. */
+      sessionId: string;
+    }
   | { kind: 'platform_admin'; tokenId: string }
   | { kind: 'job'; tenantId: string; job: string };
 

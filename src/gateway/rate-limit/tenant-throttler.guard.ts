@@ -11,8 +11,15 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimitHeaders, type Decision, type WindowRule } from '@libs/rate-limit';
 import { AppConfig } from '@app/config/app-config';
-import { ACCESS_RULE, AccessRule, ENDPOINT_CLASS, FAIL_CLOSED } from '../access.decorators';
-import { verifiedKeyOf } from '../verified-key';
+import {
+  ACCESS_RULE,
+  AccessRule,
+  ENDPOINT_CLASS,
+  FAIL_CLOSED,
+  PER_ADDRESS,
+  type PerAddressSetting,
+} from '../access.decorators';
+import { callerOf } from '../verified-key';
 import { RequestOrigin } from '../request-origin';
 import { SignatureVerifier } from '../signature-verifier';
 import { GatewayErrorCode, gatewayError } from '../gateway.errors';
@@ -22,12 +29,12 @@ import { RateLimiter, type FailureMode } from './rate-limiter';
 /**
  * Rate limits, after authentication (AuthGuard runs first, so a bad key never reaches Redis).
  *
- * - Requests with an API key: the tenant's policy (plan defaults, settings overrides), tenant-wide and
+ * - Requests with an API key or a user's access token: the tenant's policy (plan defaults, settings overrides), tenant-wide and
  *   per endpoint class, every window of both in one atomic decision keyed by the tenant, so every
  *   key of a tenant and every api instance share it.
  * - Platform admin routes: @nestjs/throttler's own machinery (its named throttlers, @Throttle and
  *   @SkipThrottle), per client address, on the same exact store.
- * - Public routes (health, docs): not limited.
+ * - Public routes: not limited, unless they declare @LimitPerAddress (login): then per address.
  * Every limited response carries RateLimit-Policy, RateLimit and X-RateLimit-*; a refusal is a 429
  * problem with Retry-After.
  */
@@ -35,6 +42,7 @@ import { RateLimiter, type FailureMode } from './rate-limiter';
 export class TenantThrottlerGuard extends ThrottlerGuard {
   private readonly enabled: boolean;
   private readonly failureModes: Record<'normal' | 'sensitive', FailureMode>;
+  private readonly perAddressLimits: Record<PerAddressSetting, number>;
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -51,18 +59,23 @@ export class TenantThrottlerGuard extends ThrottlerGuard {
       normal: config.env.RATE_LIMIT_REDIS_DOWN,
       sensitive: config.env.RATE_LIMIT_REDIS_DOWN_SENSITIVE,
     };
+    this.perAddressLimits = {
+      AUTH_LOGIN_PER_MINUTE: config.env.AUTH_LOGIN_PER_MINUTE,
+      AUTH_REFRESH_PER_MINUTE: config.env.AUTH_REFRESH_PER_MINUTE,
+    };
   }
 
   override async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (!this.enabled) return true;
     const targets = [ctx.getHandler(), ctx.getClass()];
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, targets);
-    if (!rule || rule.kind === 'public') return true;
+    if (!rule) return true;
+    if (rule.kind === 'public') return this.perAddress(ctx, targets);
     if (rule.kind === 'platform_admin') return super.canActivate(ctx);
 
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const key = verifiedKeyOf(req);
-    if (!key) throw new Error('rate limit: no verified key on an api_key route (guard order)');
+    const caller = callerOf(req);
+    if (!caller) throw new Error('rate limit: no verified caller on a tenant route (guard order)');
     const endpointClass = this.reflector.getAllAndOverride<EndpointClass | undefined>(
       ENDPOINT_CLASS,
       targets,
@@ -74,10 +87,27 @@ export class TenantThrottlerGuard extends ThrottlerGuard {
     }
     await this.admit(
       ctx,
-      `t:${key.tenantId}`,
-      key.rateLimits.rules[endpointClass],
+      `t:${caller.tenantId}`,
+      caller.rateLimits.rules[endpointClass],
       this.failureMode(ctx, req),
     );
+    return true;
+  }
+
+  /** A public route's per-address limit (@LimitPerAddress), per minute, from its setting. */
+  private async perAddress(
+    ctx: ExecutionContext,
+    targets: Parameters<Reflector['getAllAndOverride']>[1],
+  ): Promise<boolean> {
+    const setting = this.reflector.getAllAndOverride<PerAddressSetting | undefined>(
+      PER_ADDRESS,
+      targets,
+    );
+    const limit = setting ? this.perAddressLimits[setting] : 0;
+    if (!setting || limit === 0) return true;
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const rule: WindowRule = { limit, windowMs: 60_000, name: 'address-1m' };
+    await this.admit(ctx, `a:${setting}:${this.origin.clientAddress(req)}`, [rule], 'open');
     return true;
   }
 
