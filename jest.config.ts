@@ -22,7 +22,20 @@ const transform: Config['transform'] = {
  * Some dependencies ship ESM only (content-disposition 2, via @fastify/static). Node 20 loads them
  * with require(esm), jest on Node 20 cannot: ts-jest compiles those files to CommonJS.
  */
-const ESM_ONLY = ['content-disposition', 'jose'];
+const ESM_ONLY = [
+  'content-disposition',
+  'jose',
+  'openid-client',
+  'oauth4webapi',
+  'oidc-provider',
+  'quick-lru',
+  'nanoid',
+  'eta',
+  'koa',
+  '@koa',
+  'jsesc',
+  '@noble',
+];
 transform['^.+\\.js$'] = [
   'ts-jest',
   { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022', esModuleInterop: true } },

@@ -293,6 +293,9 @@ describe('http (e2e)', () => {
       'POST /v1/auth/{tenantSlug}/token/refresh',
       'POST /v1/auth/{tenantSlug}/logout',
       'GET /v1/auth/jwks',
+      'GET /v1/auth/{tenantSlug}/{connectionId}/login',
+      'GET /v1/auth/{tenantSlug}/{connectionId}/callback',
+      'POST /v1/auth/{tenantSlug}/token/exchange',
     ];
 
     it('documents every /v1 operation with an error response referencing ProblemDto and a security requirement', () => {

@@ -114,7 +114,16 @@ const USER_ENDPOINTS: Array<{ route: string; method: string; body?: unknown }> =
   { route: 'PATCH /v1/users/{userId}', method: 'PATCH', body: { role: 'viewer' } },
   { route: 'DELETE /v1/users/{userId}', method: 'DELETE' },
 ];
+const CONNECTION_ENDPOINTS: Array<{ route: string; method: string; body?: unknown }> = [
+  { route: 'GET /v1/sso/connections/{connectionId}', method: 'GET' },
+  { route: 'PATCH /v1/sso/connections/{connectionId}', method: 'PATCH', body: { enabled: false } },
+  { route: 'DELETE /v1/sso/connections/{connectionId}', method: 'DELETE' },
+];
+/** Public sign-in routes under a tenant's slug: test/auth-*.e2e-spec.ts cross them with other tenants. */
 const AUTH_SLUG_ROUTES = [
+  'GET /v1/auth/{tenantSlug}/{connectionId}/login',
+  'GET /v1/auth/{tenantSlug}/{connectionId}/callback',
+  'POST /v1/auth/{tenantSlug}/token/exchange',
   'POST /v1/auth/{tenantSlug}/login',
   'POST /v1/auth/{tenantSlug}/logout',
   'POST /v1/auth/{tenantSlug}/token/refresh',
@@ -495,6 +504,31 @@ describe('cross-tenant isolation over HTTP', () => {
       },
     );
 
+    it.each(CONNECTION_ENDPOINTS.map((e) => [e.route, e] as const))(
+      "%s answers 404 for B's SSO connection and changes nothing",
+      async (_route, e) => {
+        const created = await b.t.request('POST', '/sso/connections', {
+          kind: 'oidc',
+          name: 'B idp',
+          issuer: 'https://idp.b.example',
+          clientId: 'b-client',
+          clientSecret: 'b-secret',
+          redirectUris: ['https://console.b.example/'],
+        });
+        expect(created.status).toBe(201);
+        const before = await state();
+        const r = await a.t.request(e.method, `/sso/connections/${created.body.id}`, e.body);
+        expect({ status: r.status, code: r.body?.code }).toEqual({
+          status: 404,
+          code: 'sso_connection_not_found',
+        });
+        expect(JSON.stringify(r.body)).not.toContain('b-secret');
+        expect(await state()).toEqual(before);
+        const still = await b.t.request('GET', `/sso/connections/${created.body.id}`);
+        expect(still.body).toMatchObject({ enabled: true, clientSecretSet: true });
+      },
+    );
+
     it("B's password and refresh token do nothing under A's slug", async () => {
       const slug = a.t.slug;
       const login = await api.request('POST', `/v1/auth/${slug}/login`, {
@@ -531,7 +565,9 @@ describe('cross-tenant isolation over HTTP', () => {
       .sort();
     const covered = [
       ...new Set(
-        [...KEY_ENDPOINTS, ...COLLECTION_ENDPOINTS, ...USER_ENDPOINTS].map((e) => e.route),
+        [...KEY_ENDPOINTS, ...COLLECTION_ENDPOINTS, ...USER_ENDPOINTS, ...CONNECTION_ENDPOINTS].map(
+          (e) => e.route,
+        ),
       ),
       ...AUTH_SLUG_ROUTES,
     ];

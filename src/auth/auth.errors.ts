@@ -13,6 +13,13 @@ export enum AuthErrorCode {
   LastOwner = 'last_owner',
   WeakPassword = 'weak_password',
   SessionsUnavailable = 'sessions_unavailable',
+  ConnectionNotFound = 'sso_connection_not_found',
+  ConnectionDisabled = 'sso_connection_disabled',
+  RedirectNotAllowed = 'redirect_not_allowed',
+  LoginSessionInvalid = 'login_session_invalid',
+  SsoFailed = 'sso_failed',
+  NoRoleForUser = 'sso_no_role',
+  LoginCodeInvalid = 'login_code_invalid',
 }
 
 export const authError = defineErrors<AuthErrorCode>({
@@ -37,4 +44,17 @@ export const authError = defineErrors<AuthErrorCode>({
     status: 503,
     title: 'Sessions need QUIVER_ENCRYPTION_KEY to sign tokens',
   },
+  [AuthErrorCode.ConnectionNotFound]: { status: 404, title: 'SSO connection not found' },
+  [AuthErrorCode.ConnectionDisabled]: { status: 403, title: 'SSO connection disabled' },
+  [AuthErrorCode.RedirectNotAllowed]: {
+    status: 400,
+    title: "Redirect is not one of the connection's redirect URIs",
+  },
+  [AuthErrorCode.LoginSessionInvalid]: {
+    status: 401,
+    title: 'No matching login in progress (state, cookie or expiry)',
+  },
+  [AuthErrorCode.SsoFailed]: { status: 401, title: 'The identity provider response was refused' },
+  [AuthErrorCode.NoRoleForUser]: { status: 403, title: 'No role maps to this user' },
+  [AuthErrorCode.LoginCodeInvalid]: { status: 401, title: 'Invalid or used login code' },
 });

@@ -2,7 +2,11 @@ import { Module } from '@nestjs/common';
 import { RequestOrigin } from '@app/gateway/request-origin';
 import { AuthController } from './auth.controller';
 import { AuthSettingsController } from './auth-settings.controller';
+import { LoginStateStore } from './login-state.store';
+import { OidcLoginService } from './oidc-login.service';
 import { SecurityEventsController } from './security-events.controller';
+import { SsoConnectionsController, SsoLoginController } from './sso.controller';
+import { SsoConnectionsService } from './sso-connections.service';
 import { SessionsService } from './sessions.service';
 import { SigningKeysService } from './signing-keys.service';
 import { PlatformUsersController, UsersController } from './users.controller';
@@ -16,8 +20,18 @@ import { UsersService } from './users.service';
     UsersController,
     PlatformUsersController,
     SecurityEventsController,
+    SsoLoginController,
+    SsoConnectionsController,
   ],
-  providers: [SigningKeysService, SessionsService, UsersService, RequestOrigin],
+  providers: [
+    SigningKeysService,
+    SessionsService,
+    UsersService,
+    RequestOrigin,
+    LoginStateStore,
+    SsoConnectionsService,
+    OidcLoginService,
+  ],
   exports: [SessionsService, SigningKeysService],
 })
 export class AuthModule {}

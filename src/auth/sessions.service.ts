@@ -47,7 +47,7 @@ export interface VerifiedUser {
   rateLimits: TenantRateLimitPolicy;
 }
 
-interface TenantRow {
+export interface TenantRow {
   id: string;
   status: string;
   local_login: boolean;
@@ -100,22 +100,15 @@ export class SessionsService {
       await verifyPassword(password, await decoyHash());
       throw invalid();
     }
-    const fail = async (reason: string, userId?: string) => {
-      await this.db.tenant(
-        tenant.id,
-        (tx) =>
-          this.event(tx, tenant.id, 'auth.login_failed', {
-            method: 'local',
-            connection: null,
-            email: email.slice(0, 320),
-            userId: userId ?? null,
-            ip: who.ip,
-            outcome: 'failure',
-            reason,
-          }),
-        { require: 'any' },
-      );
-    };
+    const fail = (reason: string, userId?: string) =>
+      this.recordFailure(tenant.id, {
+        method: 'local',
+        connection: null,
+        email: email.slice(0, 320),
+        userId: userId ?? null,
+        ip: who.ip,
+        reason,
+      });
     if (tenant.status !== 'active') {
       await fail(`tenant_${tenant.status}`);
       throw invalid();
@@ -154,20 +147,37 @@ export class SessionsService {
       await fail(reason, user?.id);
       throw invalid();
     }
-    return this.db.tenant(tenant.id, async (tx) => {
-      const familyId = randomUUID();
-      const refresh = await this.insertRefresh(tx, tenant.id, user.id, familyId);
-      await tx.execute(`UPDATE users SET last_login_at = now() WHERE id = $1`, [user.id]);
-      await this.event(tx, tenant.id, 'auth.login_succeeded', {
-        method: 'local',
-        connection: null,
-        userId: user.id,
-        sessionId: familyId,
-        ip: who.ip,
-        outcome: 'success',
-      });
-      return this.pair(tenant.id, user, familyId, refresh);
+    return this.db.tenant(tenant.id, (tx) =>
+      this.startSession(tx, tenant.id, user, { method: 'local', connection: null, ip: who.ip }),
+    );
+  }
+
+  /** A new login (refresh-token family) for a user, with its event, in the caller's transaction. */
+  async startSession(
+    tx: Tx,
+    tenantId: string,
+    user: Pick<UserRow, 'id' | 'role' | 'session_version'>,
+    how: { method: string; connection: string | null; ip: string },
+  ): Promise<TokenPair> {
+    const familyId = randomUUID();
+    const refresh = await this.insertRefresh(tx, tenantId, user.id, familyId);
+    await tx.execute(`UPDATE users SET last_login_at = now() WHERE id = $1`, [user.id]);
+    await this.event(tx, tenantId, 'auth.login_succeeded', {
+      ...how,
+      userId: user.id,
+      sessionId: familyId,
+      outcome: 'success',
     });
+    return this.pair(tenantId, user, familyId, refresh);
+  }
+
+  /** A refused login, recorded on its own (nothing else changes). */
+  async recordFailure(tenantId: string, data: Record<string, unknown>): Promise<void> {
+    await this.db.tenant(
+      tenantId,
+      (tx) => this.event(tx, tenantId, 'auth.login_failed', { ...data, outcome: 'failure' }),
+      { require: 'any' },
+    );
   }
 
   /** Uses a refresh token once; a second use revokes every token of its login (reuse detection). */
@@ -361,7 +371,7 @@ export class SessionsService {
     return authError(AuthErrorCode.InvalidRefreshToken, 'The refresh token is not valid.');
   }
 
-  private async findTenant(slug: string): Promise<TenantRow | undefined> {
+  async findTenant(slug: string): Promise<TenantRow | undefined> {
     if (!/^[a-z0-9-]{1,63}$/.test(slug)) return undefined;
     const [row] = await this.db.platform((tx) =>
       tx.query<TenantRow>(

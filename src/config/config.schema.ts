@@ -63,6 +63,12 @@ export const envSchema = z.object({
   AUTH_ACCESS_TOKEN_TTL_SECONDS: int(60, 3600).default('900'),
   AUTH_REFRESH_TOKEN_TTL_SECONDS: int(300, 90 * 86_400).default('1209600'),
   AUTH_LOGIN_PER_MINUTE: int(0, 100_000).default('10'),
+  PUBLIC_URL: z
+    .string()
+    .url('must be the URL clients reach Quiver at, such as https://quiver.example.com')
+    .refine((u) => /^https?:\/\/[^/]+$/.test(u.replace(/\/$/, '')), 'must be an origin, no path')
+    .optional(),
+  SSO_ALLOW_HTTP_ISSUERS: bool.default('false'),
   AUTH_REFRESH_PER_MINUTE: int(0, 100_000).default('60'),
   RATE_LIMIT_ENABLED: bool.default('true'),
   RATE_LIMIT_REDIS_DOWN: z.enum(['open', 'closed']).default('open'),

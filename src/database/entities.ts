@@ -1,5 +1,7 @@
 import { RefreshTokenEntity } from '@app/auth/refresh-token.entity';
 import { SigningKeyEntity } from '@app/auth/signing-key.entity';
+import { SsoConnectionEntity } from '@app/auth/sso-connection.entity';
+import { UserIdentityEntity } from '@app/auth/user-identity.entity';
 import { UserEntity } from '@app/auth/user.entity';
 import { ApiKeyEntity } from '@app/keys/api-key.entity';
 import { OutboxEventEntity } from '@app/events/outbox-event.entity';
@@ -24,4 +26,6 @@ export const ENTITIES = [
   UserEntity,
   RefreshTokenEntity,
   SigningKeyEntity,
+  SsoConnectionEntity,
+  UserIdentityEntity,
 ];

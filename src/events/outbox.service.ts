@@ -29,7 +29,10 @@ export type EventType =
   | 'auth.login_succeeded'
   | 'auth.login_failed'
   | 'auth.logout'
-  | 'auth.refresh_reused';
+  | 'auth.refresh_reused'
+  | 'sso_connection.created'
+  | 'sso_connection.updated'
+  | 'sso_connection.deleted';
 
 /**
  * Writes an event in the caller's transaction, so the event exists exactly when the change does.

@@ -145,7 +145,7 @@ export class TestTenant {
  */
 export async function startApp(
   env: Record<string, string> = {},
-  options: { worker?: boolean } = {},
+  options: { worker?: boolean; port?: number } = {},
 ): Promise<TestApp> {
   const config = AppConfig.fromEnvironment({
     ...process.env,
@@ -155,7 +155,7 @@ export async function startApp(
     ...env,
   });
   const app = await createApp(config);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   if (options.worker) app.get(JobsService).startWorker();
   const address = app.getHttpServer().address() as { port: number };
   return new TestApp(app, `http://127.0.0.1:${address.port}`);

@@ -1,0 +1,202 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiFoundResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { IsString, MaxLength } from 'class-validator';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TenantContext } from '@app/common/context/tenant-context';
+import { ProblemDto } from '@app/common/errors/problem.dto';
+import { Db } from '@app/database/db';
+import {
+  LimitPerAddress,
+  Public,
+  RateLimitClass,
+  RequireScopes,
+} from '@app/gateway/access.decorators';
+import { RequestOrigin } from '@app/gateway/request-origin';
+import { TokenPairView } from './dto/session.dto';
+import {
+  CreateSsoConnectionDto,
+  SsoConnectionList,
+  SsoConnectionView,
+  UpdateSsoConnectionDto,
+} from './dto/sso-connection.dto';
+import { OidcLoginService } from './oidc-login.service';
+import { SsoConnectionsService } from './sso-connections.service';
+
+const COOKIE = 'quiver_sso';
+
+export class ExchangeCodeDto {
+  /** The `code` the login's redirect carried (single use, one minute). */
+  @IsString()
+  @MaxLength(128)
+  code!: string;
+}
+
+/** SSO sign-in: the browser side of the flow, and the code exchange for the console backend. */
+@ApiTags('auth')
+@Public()
+@Controller('auth/:tenantSlug')
+export class SsoLoginController {
+  constructor(
+    private readonly oidc: OidcLoginService,
+    private readonly origin: RequestOrigin,
+  ) {}
+
+  @ApiOperation({
+    summary:
+      "Start an SSO login: redirects to the identity provider; ?redirect= must be one of the connection's redirect URIs",
+  })
+  @ApiFoundResponse({ description: 'To the identity provider' })
+  @ApiBadRequestResponse({ description: 'redirect not allowed', type: ProblemDto })
+  @LimitPerAddress('AUTH_LOGIN_PER_MINUTE')
+  @Get(':connectionId/login')
+  async login(
+    @Param('tenantSlug') slug: string,
+    @Param('connectionId') connectionId: string,
+    @Query('redirect') redirect: string | undefined,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const { url, loginId } = await this.oidc.start(slug, connectionId, redirect);
+    const secure = this.origin.targetUri(req).startsWith('https:') ? '; Secure' : '';
+    await reply
+      .header(
+        'set-cookie',
+        `${COOKIE}=${loginId}; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=Lax; Max-Age=600${secure}`,
+      )
+      .header('cache-control', 'no-store')
+      .redirect(url, 302);
+  }
+
+  @ApiOperation({
+    summary: 'The identity provider returns here; redirects on with a one-time code',
+  })
+  @ApiFoundResponse({ description: "To the connection's redirect URI, with ?code=" })
+  @ApiUnauthorizedResponse({
+    description: 'Refused response or no login in progress',
+    type: ProblemDto,
+  })
+  @LimitPerAddress('AUTH_LOGIN_PER_MINUTE')
+  @Get(':connectionId/callback')
+  async callback(
+    @Param('tenantSlug') slug: string,
+    @Param('connectionId') connectionId: string,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const query = (req.raw.url ?? '').split('?')[1] ?? '';
+    const target = await this.oidc.callback(
+      slug,
+      connectionId,
+      query,
+      readCookie(req.headers.cookie, COOKIE),
+      this.origin.clientAddress(req),
+    );
+    await reply
+      .header(
+        'set-cookie',
+        `${COOKIE}=; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=Lax; Max-Age=0`,
+      )
+      .header('cache-control', 'no-store')
+      .redirect(target, 302);
+  }
+
+  @ApiOperation({ summary: 'Trade the one-time code of a finished SSO login for session tokens' })
+  @ApiUnauthorizedResponse({ description: 'Unknown, expired or used code', type: ProblemDto })
+  @LimitPerAddress('AUTH_REFRESH_PER_MINUTE')
+  @HttpCode(200)
+  @Post('token/exchange')
+  exchange(
+    @Param('tenantSlug') slug: string,
+    @Body() dto: ExchangeCodeDto,
+  ): Promise<TokenPairView> {
+    return this.oidc.exchange(slug, dto.code);
+  }
+}
+
+/** Tenant admin API: the tenant's SSO connections. */
+@ApiTags('users')
+@RequireScopes('users:admin')
+@RateLimitClass('admin')
+@ApiBadRequestResponse({ description: 'Invalid input', type: ProblemDto })
+@Controller('sso/connections')
+export class SsoConnectionsController {
+  constructor(
+    private readonly connections: SsoConnectionsService,
+    private readonly context: TenantContext,
+    private readonly db: Db,
+  ) {}
+
+  @ApiOperation({
+    summary: 'Add an OIDC connection (client secret stored encrypted, never returned)',
+  })
+  @Post()
+  async create(@Body() dto: CreateSsoConnectionDto): Promise<SsoConnectionView> {
+    return this.connections.create(this.context.tenantId, await this.slug(), dto);
+  }
+
+  @ApiOperation({ summary: 'List connections' })
+  @Get()
+  async list(): Promise<SsoConnectionList> {
+    return { items: await this.connections.list(this.context.tenantId, await this.slug()) };
+  }
+
+  @ApiOperation({ summary: 'Get a connection' })
+  @ApiNotFoundResponse({ description: 'No such connection', type: ProblemDto })
+  @Get(':connectionId')
+  async get(@Param('connectionId') id: string): Promise<SsoConnectionView> {
+    return this.connections.get(this.context.tenantId, await this.slug(), id);
+  }
+
+  @ApiOperation({ summary: 'Change a connection (enable/disable, mapping, secret, ...)' })
+  @ApiNotFoundResponse({ description: 'No such connection', type: ProblemDto })
+  @Patch(':connectionId')
+  async update(
+    @Param('connectionId') id: string,
+    @Body() dto: UpdateSsoConnectionDto,
+  ): Promise<SsoConnectionView> {
+    return this.connections.update(this.context.tenantId, await this.slug(), id, dto);
+  }
+
+  @ApiOperation({ summary: 'Remove a connection (its users stay; their identities go)' })
+  @ApiNotFoundResponse({ description: 'No such connection', type: ProblemDto })
+  @HttpCode(204)
+  @Delete(':connectionId')
+  remove(@Param('connectionId') id: string): Promise<void> {
+    return this.connections.remove(this.context.tenantId, id);
+  }
+
+  private async slug(): Promise<string> {
+    const [row] = await this.db.tenant(this.context.tenantId, (tx) =>
+      tx.query<{ slug: string }>(`SELECT slug FROM tenants`),
+    );
+    return row.slug;
+  }
+}
+
+/** One cookie's value from a Cookie header (RFC 6265 pairs separated by `; `). */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
