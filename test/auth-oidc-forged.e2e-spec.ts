@@ -92,7 +92,12 @@ class ForgingIdp {
           } else {
             idToken = await jwt(idp.mode === 'foreign-key' ? foreign.privateKey : privateKey);
           }
-          return json({ access_token: 'at', token_type: 'Bearer', expires_in: 300, id_token: idToken });
+          return json({
+            access_token: 'at',
+            token_type: 'Bearer',
+            expires_in: 300,
+            id_token: idToken,
+          });
         }
         res.writeHead(404);
         res.end();
