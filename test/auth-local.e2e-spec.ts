@@ -193,6 +193,9 @@ describe('people: users, roles and local sessions (e2e)', () => {
     expect((await search(auditor.token)).status).toBe(403);
 
     expect((await as(auditor.token, 'GET', '/security-events')).status).toBe(200);
+    expect((await as(auditor.token, 'GET', '/usage')).status).toBe(200);
+    expect((await as(auditor.token, 'GET', '/quotas')).status).toBe(200);
+    expect((await as(viewer.token, 'GET', '/usage')).status).toBe(403);
     expect((await as(viewer.token, 'GET', '/security-events')).status).toBe(403);
     for (const [method, path, body] of [
       ['POST', '/users', { email: 'x@y.example', role: 'viewer' }],

@@ -8,7 +8,7 @@ import { QuotasService } from './quotas.service';
 
 /** Tenant admin API: the tenant's own limits and usage. */
 @ApiTags('quotas')
-@RequireScopes('tenant:admin')
+@RequireScopes('usage:read')
 @RateLimitClass('admin')
 @Controller('quotas')
 export class QuotasController {

@@ -8,7 +8,7 @@ import { UsageService } from './usage.service';
 
 /** Tenant admin API: the tenant's own usage over time. */
 @ApiTags('quotas')
-@RequireScopes('tenant:admin')
+@RequireScopes('usage:read')
 @RateLimitClass('admin')
 @Controller('usage')
 export class UsageController {
