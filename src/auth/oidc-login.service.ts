@@ -6,6 +6,7 @@ import { Db, type Tx } from '@app/database/db';
 import { AuthErrorCode, authError } from './auth.errors';
 import { LoginStateStore } from './login-state.store';
 import { isDowngrade, isRole, type Role } from './roles';
+import { revokeUserLogins } from './session-revocation';
 import { SessionsService, type TokenPair } from './sessions.service';
 import { SsoConnectionsService, type SsoConnection } from './sso-connections.service';
 
@@ -251,12 +252,7 @@ export class OidcLoginService {
           WHERE id = $1 RETURNING id, email, role, status, session_version`,
         [user.id, role, lower ? 1 : 0],
       );
-      if (lower) {
-        await tx.execute(
-          `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`,
-          [user.id],
-        );
-      }
+      if (lower) await revokeUserLogins(tx, user.id);
       user = updated;
     }
     return user;

@@ -15,6 +15,7 @@ import { isUuid } from '@app/common/uuid';
 import { AuthErrorCode, authError } from './auth.errors';
 import { decoyHash, MAX_PASSWORD_LENGTH, verifyPassword } from './password';
 import { isRole, ROLE_SCOPES, type Role } from './roles';
+import { revokeLogin } from './session-revocation';
 import { SigningKeysService } from './signing-keys.service';
 
 /** The audience of console access tokens. */
@@ -207,10 +208,7 @@ export class SessionsService {
         if (!row || row.revoked_at !== null || row.expires_at.getTime() <= Date.now())
           return { kind: 'invalid' as const };
         if (row.used_at !== null) {
-          await tx.execute(
-            `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`,
-            [row.family_id],
-          );
+          await revokeLogin(tx, row.family_id);
           await this.event(tx, tenant.id, 'auth.refresh_reused', {
             method: 'refresh',
             userId: row.id,
@@ -257,10 +255,7 @@ export class SessionsService {
           [hash],
         );
         if (!row) return false;
-        await tx.execute(
-          `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`,
-          [row.family_id],
-        );
+        await revokeLogin(tx, row.family_id);
         await this.event(tx, tenant.id, 'auth.logout', {
           method: 'local',
           userId: row.user_id,

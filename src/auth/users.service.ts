@@ -7,6 +7,7 @@ import { AuthErrorCode, authError } from './auth.errors';
 import type { CreateUserDto, UpdateUserDto, UserStatus, UserView } from './dto/user.dto';
 import { hashPassword } from './password';
 import { isDowngrade, mayAssign, type Role } from './roles';
+import { revokeUserLogins } from './session-revocation';
 
 interface UserRow {
   id: string;
@@ -117,7 +118,7 @@ export class UsersService {
           WHERE id = $1 RETURNING ${COLUMNS}`,
         [userId, dto.displayName ?? null, role, status, passwordHash ?? null, endSessions ? 1 : 0],
       );
-      if (endSessions) await this.revokeSessions(tx, userId);
+      if (endSessions) await revokeUserLogins(tx, userId);
       await this.outbox.record(tx, tenantId, 'user.updated', {
         userId,
         changed: Object.entries(dto)
@@ -173,13 +174,6 @@ export class UsersService {
         'This is the last active owner: make another user owner first.',
       );
     }
-  }
-
-  private revokeSessions(tx: Tx, userId: string): Promise<number> {
-    return tx.execute(
-      `UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`,
-      [userId],
-    );
   }
 
   private async find(tx: Tx, userId: string, lock: boolean): Promise<UserRow> {
