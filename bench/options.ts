@@ -47,7 +47,8 @@ const USAGE = `Usage: npm run bench -- [--quick] [--smoke] [--out <file>] [--kee
   --smoke    a tiny data set (500 vectors, 5 tenants, 2 s runs) to check the harness works
   --out      results file (default bench/results.json, bench/results-smoke.json with --smoke);
              README.md is rewritten only when --out, --smoke and --profile are all absent
-  --keep-db  keep the quiver_bench database afterwards (it is dropped at the next start anyway)
+  --keep-db  keep the bench database afterwards (it is dropped at the next start anyway); its name is
+             QUIVER_BENCH_DB, else <QUIVER_TEST_DB>_bench, else quiver_bench (+ _smoke for --smoke)
   --ef200    also measure approximate search with efSearch 200 (automatic when recall < 0.95)
   --readme   run nothing: rewrite README.md's Performance section from bench/results.json
   --profile  write a V8 CPU profile of the server into <dir> (skews the numbers; README untouched)`;
@@ -94,7 +95,25 @@ export function parseOptions(argv: string[]): BenchOptions {
   };
 }
 
+/**
+ * The bench's database (dropped and recreated at every start, with its backends terminated) and its
+ * Redis queue prefix. Several people share one PostgreSQL here, so the name can be moved:
+ * QUIVER_BENCH_DB, else derived from QUIVER_TEST_DB (the smoke test inside `npm test` then follows the
+ * test database), else quiver_bench.
+ */
+export function benchDatabaseName(smoke: boolean, env: NodeJS.ProcessEnv = process.env): string {
+  const base =
+    env.QUIVER_BENCH_DB || (env.QUIVER_TEST_DB ? `${env.QUIVER_TEST_DB}_bench` : 'quiver_bench');
+  const name = smoke ? `${base}_smoke` : base;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new Error(`bench database name "${name}" must match [a-z_][a-z0-9_]{0,62}`);
+  }
+  return name;
+}
+
 export function profileFor(opts: BenchOptions): Profile {
+  const database = benchDatabaseName(opts.smoke);
+  const queuePrefix = `{${database.replace(/_/g, '-')}}`;
   const common = {
     seed: 20260101,
     dimension: 128,
@@ -114,8 +133,8 @@ export function profileFor(opts: BenchOptions): Profile {
     return {
       ...common,
       // Its own database and queue prefix, so a smoke test never disturbs a bench run.
-      database: 'quiver_bench_smoke',
-      queuePrefix: '{quiver-bench-smoke}',
+      database,
+      queuePrefix,
       vectors: 500,
       batchSize: 250,
       queryPool: 200,
@@ -128,8 +147,8 @@ export function profileFor(opts: BenchOptions): Profile {
   if (opts.mode === 'quick') {
     return {
       ...common,
-      database: 'quiver_bench',
-      queuePrefix: '{quiver-bench}',
+      database,
+      queuePrefix,
       vectors: 10_000,
       queryPool: 500,
       tenants: 100,
@@ -139,8 +158,8 @@ export function profileFor(opts: BenchOptions): Profile {
   }
   return {
     ...common,
-    database: 'quiver_bench',
-    queuePrefix: '{quiver-bench}',
+    database,
+    queuePrefix,
     vectors: 100_000,
     queryPool: 1000,
     tenants: 1000,
