@@ -7,7 +7,6 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import helmet from '@fastify/helmet';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -19,6 +18,8 @@ import { ProblemFilter, sendProblem, toAppException } from './common/errors/prob
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
 import { UsageRecorder } from './quotas/usage-recorder';
+import { registerRequestLog } from './common/http/request-log';
+import { QUIVER_HELMET_OPTIONS, securityHeaders } from './common/http/security-headers';
 import {
   API_KEY_HEADER_SCHEME,
   API_KEY_SCHEME,
@@ -96,22 +97,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.flushLogs();
 
   const fastify = app.getHttpAdapter().getInstance();
-  await app.register(helmet, {
-    // Swagger UI at /docs needs inline styles and scripts; the API itself serves only JSON.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-      },
-    },
-  });
+  // Helmet's headers are the same for every response: computed once, sent with the request id from
+  // one hook (security-headers.ts).
+  const headers = securityHeaders(QUIVER_HELMET_OPTIONS);
   const context = app.get(TenantContext);
   fastify.addHook('onRequest', (req, reply, done) => {
-    void reply.header('x-request-id', req.id);
+    void reply.headers(headers).header('x-request-id', req.id);
     done();
   });
+  if (config.env.LOG_REQUESTS) registerRequestLog(fastify);
   // The request's AsyncLocalStorage context starts after the body is parsed, so everything from the
   // guards to the handler (and what it awaits) runs inside it.
   fastify.addHook('preHandler', (req, _reply, done) => {

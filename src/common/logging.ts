@@ -1,4 +1,3 @@
-import { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { ClsService } from 'nestjs-cls';
 import type { Params } from 'nestjs-pino';
@@ -12,22 +11,19 @@ type RawRequest = IncomingMessage & { id?: string; [TENANT_ON_RAW_REQUEST]?: str
 
 /**
  * nestjs-pino settings. Every line logged inside a request carries its request id and tenant id:
- * the mixin reads them from the request's AsyncLocalStorage context, and the completion line (logged
- * by pino-http when the response finishes) gets them from the raw request. Credentials are redacted.
+ * the mixin reads them from the request's AsyncLocalStorage context, and the completion line
+ * (request-log.ts, a Fastify onResponse hook) gets them from the request. Credentials are redacted.
+ *
+ * nestjs-pino's pino-http middleware is not mounted (`forRoutes: []`): through Nest's middleware
+ * layer (middie) it made a child logger and an AsyncLocalStorage scope per request, 40% of a bare
+ * request's CPU, for what the mixin and one hook already give. pino-http still builds the root logger.
  */
 export function loggerParams(config: AppConfig, cls: ClsService<RequestStore>): Params {
   return {
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+    forRoutes: [],
     pinoHttp: {
       level: config.env.LOG_LEVEL,
-      autoLogging: config.env.LOG_REQUESTS,
-      quietReqLogger: true,
-      customAttributeKeys: { reqId: 'requestId' },
-      genReqId: (req: IncomingMessage) => (req as RawRequest).id ?? 'unknown',
-      customProps: (req: IncomingMessage) => {
-        const tenantId = (req as RawRequest)[TENANT_ON_RAW_REQUEST];
-        return tenantId ? { tenantId } : {};
-      },
+      autoLogging: false,
       // Adds what the line's logger is not already bound to, so no key appears twice.
       mixin: (_merge: object, _level: number, logger?: { bindings(): Record<string, unknown> }) => {
         if (!cls.isActive()) return {};
@@ -60,4 +56,8 @@ export function loggerParams(config: AppConfig, cls: ClsService<RequestStore>): 
 
 export function rememberTenantForLog(raw: IncomingMessage, tenantId: string): void {
   (raw as RawRequest)[TENANT_ON_RAW_REQUEST] = tenantId;
+}
+
+export function tenantForLog(raw: IncomingMessage): string | undefined {
+  return (raw as RawRequest)[TENANT_ON_RAW_REQUEST];
 }
