@@ -165,6 +165,36 @@ describe('pooled connections shared by tenants (DATABASE_POOL_SIZE=3)', () => {
     }
   });
 
+  it('Db.tenantRead (one round trip) sees only its tenant, cannot write, and rolls back a failed statement', async () => {
+    const db = api.app.get(Db);
+    const sql = `SELECT tenant_id::text FROM collections UNION ALL SELECT tenant_id::text FROM vectors
+                 UNION ALL SELECT tenant_id::text FROM api_keys UNION ALL SELECT tenant_id::text FROM outbox`;
+    const runs = Array.from({ length: 100 }, async (_, i) => {
+      const who = i % 2 === 0 ? a : b;
+      if (i % 5 === 4) {
+        const err = await db.tenantRead(who.t.id, ['SELECT 1/0']).then(
+          () => undefined,
+          (e: { code?: string }) => e,
+        );
+        expect(err?.code).toBe('22012');
+        return;
+      }
+      const [rows, second] = await db.tenantRead<{ tenant_id: string }>(who.t.id, [
+        sql,
+        `SELECT current_setting('app.tenant_id') AS tenant_id`,
+      ]);
+      expect(rows.length).toBeGreaterThan(0);
+      expect([...new Set(rows.map((r) => r.tenant_id))]).toEqual([who.t.id]);
+      expect(second).toEqual([{ tenant_id: who.t.id }]);
+    });
+    await Promise.all(runs);
+    await expect(db.tenantRead(a.t.id, ['DELETE FROM outbox'])).rejects.toMatchObject({
+      code: '25006', // read_only_sql_transaction
+    });
+    await expect(db.tenantRead(a.t.id, ['SELECT 1; SELECT 2'])).rejects.toThrow(/exactly one/);
+    expect(poolOf(api).totalCount).toBeLessThanOrEqual(3);
+  });
+
   // One tenant's collection DDL must not make another tenant's request fail: each collection is
   // a partition of the shared `vectors` table, so creates and deletes of all tenants meet there.
   it("one tenant creating and deleting collections never fails another tenant's at the same time", async () => {

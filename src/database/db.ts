@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { isUuid } from '@app/common/uuid';
 import { TenancyErrorCode, tenancyError } from '@app/tenancy/tenancy.errors';
 
@@ -74,6 +74,52 @@ export class Db {
   }
 
   /**
+   * A read-only tenant transaction in ONE round trip: `BEGIN READ ONLY`, the role/tenant/status
+   * statement of `tenant()`, the given statements and `COMMIT` travel as one simple-query message
+   * (`tenant()` needs at least three round trips for one query: set-up, query, COMMIT). Returns each
+   * statement's rows. The tenant's status is checked when the answer arrives; on a suspended or
+   * deleted tenant the rows are dropped and the usual error thrown (READ ONLY: nothing was changed).
+   *
+   * The simple query protocol takes no bind parameters, so each statement must be ONE statement with
+   * every value inlined, and only values that are safe by construction: UUIDs, integers and numbers
+   * the caller formatted, names it validated, or text quoted with `sqlLiteral`. Anything carrying user
+   * text in bulk (metadata filters) keeps using `tenant()` with parameters.
+   */
+  async tenantRead<R extends QueryResultRow = Record<string, unknown>>(
+    tenantId: string,
+    statements: readonly string[],
+    options: TenantTxOptions = {},
+  ): Promise<R[][]> {
+    if (!isUuid(tenantId)) throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
+    const require = options.require ?? 'active';
+    const sql =
+      `BEGIN READ ONLY; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true), ` +
+      `(SELECT status FROM tenants WHERE id = '${tenantId}') AS status; ${statements.join('; ')}; COMMIT`;
+    const client = await this.pool.connect();
+    let unusable: Error | undefined;
+    try {
+      const results = (await client.query(sql)) as unknown as Array<QueryResult<R>>;
+      if (results.length !== statements.length + 3) {
+        throw new Error('tenantRead: each statement must be exactly one SQL statement');
+      }
+      if (require !== 'any') {
+        assertTenantStatus((results[1].rows[0] as { status?: string | null }).status, require);
+      }
+      return results.slice(2, 2 + statements.length).map((r) => r.rows);
+    } catch (err) {
+      // A failed statement leaves the transaction open and aborted (the rest of the message is
+      // skipped; pg reports the error before the server's ReadyForQuery, so the client's transaction
+      // status cannot tell yet): roll back, or destroy the connection if even that fails.
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        unusable = rollbackErr;
+      });
+      throw err;
+    } finally {
+      client.release(unusable);
+    }
+  }
+
+  /**
    * A platform transaction: app role, no tenant. Tenant-owned tables show nothing; the tenants table
    * shows every tenant (app.platform). Only platform admin endpoints and platform jobs use it.
    */
@@ -130,3 +176,6 @@ function assertTenantStatus(status: string | null | undefined, require: TenantRe
     throw tenancyError(TenancyErrorCode.TenantSuspended, 'This tenant is suspended.');
   }
 }
+
+/** A string as a quoted SQL literal (pg's escapeLiteral), for `Db.tenantRead` statements. */
+export { escapeLiteral as sqlLiteral } from 'pg';
