@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
 const TenantSchema = z.object({ id: z.string().uuid(), slug: z.string() });
-const KeySchema = z.object({ id: z.string().uuid(), secret: z.string() });
+const KeySchema = z.object({
+  id: z.string().uuid(),
+  secret: z.string(),
+  signingSecret: z.string().optional(),
+});
 const CollectionSchema = z.object({
   id: z.string().uuid(),
   name: z.string(),
@@ -49,16 +53,30 @@ export class ApiClient {
   /**
    * A pro-plan tenant whose rate limits are set far above what this machine can send, unless given:
    * the limiter stays on the request path (its cost is part of every row) but refuses nothing.
+   * `settings` adds other parts of the settings document (an IP allowlist, say).
    */
   async createTenant(
     slug: string,
     rateLimits: Record<string, Array<{ limit: number; window: string }>> = NO_REFUSALS,
+    settings: Record<string, unknown> = {},
   ): Promise<z.infer<typeof TenantSchema>> {
     return this.call(TenantSchema, 'POST', '/v1/admin/tenants', this.platformToken, {
       slug,
       name: `Bench ${slug}`,
       plan: 'pro',
-      settings: { rateLimits },
+      settings: { ...settings, rateLimits },
+    });
+  }
+
+  /** A key with restrictions (allowedIps, signing, requireSignature, ...): id and secrets. */
+  issueRestrictedKey(
+    tenantId: string,
+    restrictions: Record<string, unknown>,
+  ): Promise<z.infer<typeof KeySchema>> {
+    return this.call(KeySchema, 'POST', `/v1/admin/tenants/${tenantId}/keys`, this.platformToken, {
+      name: 'bench restricted',
+      scopes: ['tenant:admin'],
+      ...restrictions,
     });
   }
 

@@ -5,6 +5,12 @@ export interface HttpTarget {
   method: 'GET' | 'POST';
   path: string;
   headers: Record<string, string>;
+  /**
+   * Sign every request anew (RFC 9421, libs/http-signatures signRequest): the server refuses a
+   * signature it has seen, so each request needs its own `created` and nonce. Signing happens in
+   * autocannon's setupRequest, which runs before a request's timer starts.
+   */
+  sign?: { keyId: string; secret: string };
 }
 
 /** Drive the API with autocannon: a warm-up run (discarded), then the measured run. */

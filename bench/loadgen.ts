@@ -6,7 +6,15 @@
 import autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
 import { Pool, type PoolClient } from 'pg';
-import type { ChildMessage, HttpTask, LoadTask, ParentMessage, SqlTask } from './loadgen-protocol';
+import { signRequest } from '../libs/http-signatures';
+import type {
+  ChildMessage,
+  HttpTarget,
+  HttpTask,
+  LoadTask,
+  ParentMessage,
+  SqlTask,
+} from './loadgen-protocol';
 import { Rng } from './prng';
 import type { LoadMeasurement } from './results-schema';
 import { LatencyRecorder } from './stats';
@@ -43,20 +51,36 @@ function autocannonPhase(task: HttpTask, seconds: number, record: boolean): Prom
   const rng = new Rng(task.seed + (record ? 1 : 0));
   const bodies = task.bodies.map((b) => Buffer.from(b));
   const recorder = new LatencyRecorder();
-  const single = task.targets.length === 1 && bodies.length <= 1;
+  const signing = task.targets.some((t) => t.sign);
+  const single = task.targets.length === 1 && bodies.length <= 1 && !signing;
   const first = task.targets[0];
+  // The Host autocannon sends, so the signed @target-uri is the one the server rebuilds.
+  const host = new URL(task.origin).host;
+  const secrets = new Map(
+    task.targets.filter((t) => t.sign).map((t) => [t, Buffer.from(t.sign!.secret)] as const),
+  );
+  const headersFor = (target: HttpTarget, body: Buffer | undefined): Record<string, string> => {
+    if (!target.sign) return target.headers;
+    const headers = { ...target.headers, host };
+    const signed = signRequest(
+      { method: target.method, targetUri: `${task.origin}${target.path}`, headers, body },
+      { keyId: target.sign.keyId, secret: secrets.get(target)! },
+    );
+    return { ...headers, ...signed };
+  };
   const request: autocannon.Request = single
     ? { method: first.method, path: first.path, headers: first.headers, body: bodies[0] }
     : {
         method: first.method,
         setupRequest: (req: autocannon.Request): autocannon.Request => {
           const target = task.targets[rng.int(task.targets.length)];
+          const body = bodies.length > 0 ? bodies[rng.int(bodies.length)] : undefined;
           return {
             ...req,
             method: target.method,
             path: target.path,
-            headers: target.headers,
-            body: bodies.length > 0 ? bodies[rng.int(bodies.length)] : undefined,
+            headers: headersFor(target, body),
+            body,
           };
         },
       };

@@ -7,6 +7,7 @@
  * up at the end, on failure too.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import {
   rateLimiting,
   tenantContext,
   tenantsAtScale,
+  validation,
   vectorSearch,
 } from './scenarios';
 import { freePort, ROOT, SERVER_ENTRY, Server, serverEnv } from './server';
@@ -87,7 +89,7 @@ function killStaleServer(file: string): void {
 function redact(env: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (k === 'QUIVER_BOOTSTRAP_TOKEN') continue;
+    if (k === 'QUIVER_BOOTSTRAP_TOKEN' || k === 'QUIVER_ENCRYPTION_KEY') continue;
     out[k] = v.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
   }
   return out;
@@ -152,6 +154,7 @@ async function main(opts: BenchOptions): Promise<void> {
     });
 
     const platformToken = generateSecret('qvp', 'test').secret;
+    const encryptionKey = randomBytes(32).toString('base64');
     const port = await freePort();
     const logFile = path.join(os.tmpdir(), `quiver-bench-${db.name}.server.log`);
     log(`starting ${SERVER_ENTRY} on port ${port} (log: ${logFile})`);
@@ -160,6 +163,7 @@ async function main(opts: BenchOptions): Promise<void> {
         db,
         port,
         platformToken,
+        encryptionKey,
         logFile,
         queuePrefix: profile.queuePrefix,
         profileDir: opts.profileDir,
@@ -205,6 +209,7 @@ async function main(opts: BenchOptions): Promise<void> {
 
     await bare(ctx);
     await tenantContext(ctx, main);
+    await validation(ctx);
     await rateLimiting(ctx);
     notBuilt(ctx);
     const search = await vectorSearch(ctx, main);
@@ -240,7 +245,15 @@ async function main(opts: BenchOptions): Promise<void> {
       serverProcesses: 1,
       server: {
         command: `node ${SERVER_ENTRY}`,
-        env: redact(serverEnv({ db, port, platformToken, queuePrefix: profile.queuePrefix })),
+        env: redact(
+          serverEnv({
+            db,
+            port,
+            platformToken,
+            encryptionKey,
+            queuePrefix: profile.queuePrefix,
+          }),
+        ),
       },
       source,
       durations: { warmupSeconds: profile.warmupSeconds, runSeconds: profile.runSeconds },

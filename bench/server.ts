@@ -14,6 +14,8 @@ export interface ServerOptions {
   queuePrefix: string;
   port: number;
   platformToken: string;
+  /** QUIVER_ENCRYPTION_KEY for the run (32 random bytes, base64): signing secrets need one. */
+  encryptionKey: string;
   logFile: string;
   /** When set, the server runs with --cpu-prof and writes its profile here at exit. */
   profileDir?: string;
@@ -21,7 +23,7 @@ export interface ServerOptions {
 
 /** The server's environment as the bench sets it. Everything else Quiver reads is left unset. */
 export function serverEnv(
-  opts: Pick<ServerOptions, 'db' | 'port' | 'platformToken' | 'queuePrefix'>,
+  opts: Pick<ServerOptions, 'db' | 'port' | 'platformToken' | 'encryptionKey' | 'queuePrefix'>,
 ): Record<string, string> {
   return {
     NODE_ENV: 'production',
@@ -35,6 +37,7 @@ export function serverEnv(
     REDIS_URL,
     QUEUE_PREFIX: opts.queuePrefix,
     QUIVER_BOOTSTRAP_TOKEN: opts.platformToken,
+    QUIVER_ENCRYPTION_KEY: opts.encryptionKey,
   };
 }
 
@@ -62,6 +65,9 @@ const QUIVER_SETTINGS = [
   'HNSW_EF_CONSTRUCTION',
   'HNSW_EF_SEARCH',
   'SHUTDOWN_TIMEOUT_MS',
+  'QUIVER_ENCRYPTION_KEY',
+  'SIGNATURE_MAX_SKEW_SECONDS',
+  'TRUSTED_PROXIES',
 ];
 
 export class Server {
