@@ -28,6 +28,33 @@ describe('several api instances', () => {
     expect(onB.body.code).toBe('api_key_revoked');
   });
 
+  it('a collection deleted and re-created on one instance is searched afresh on the other', async () => {
+    const tenant = await a.createTenant('multi');
+    await tenant.collection('docs', 3);
+    await tenant.upsert('docs', [{ id: 'old', values: [1, 0, 0] }]);
+    const viaB = (vector: number[]) =>
+      b.request('POST', '/v1/collections/docs/search', {
+        token: tenant.adminKey,
+        body: { vector, topK: 5 },
+      });
+    // Twice: the second search on B uses what B remembered of the collection.
+    for (let i = 0; i < 2; i++) {
+      const r = await viaB([1, 0, 0]);
+      expect(r.status).toBe(200);
+      expect(r.body.matches.map((m: { id: string }) => m.id)).toEqual(['old']);
+    }
+    expect((await tenant.request('DELETE', '/collections/docs')).status).toBe(204);
+    await tenant.collection('docs', 4);
+    await tenant.upsert('docs', [{ id: 'new', values: [0, 1, 0, 0] }]);
+    const r = await viaB([0, 1, 0, 0]);
+    expect(r.status).toBe(200);
+    expect(r.body.matches.map((m: { id: string }) => m.id)).toEqual(['new']);
+    expect((await viaB([1, 0, 0])).body.code).toBe('dimension_mismatch');
+    // Gone for good: B says so too.
+    expect((await tenant.request('DELETE', '/collections/docs')).status).toBe(204);
+    expect((await viaB([0, 1, 0, 0])).body.code).toBe('collection_not_found');
+  });
+
   it('a tenant suspended on one instance is refused by the other at once', async () => {
     const tenant = await a.createTenant('multi');
     const key = await tenant.key(['vectors:read']);

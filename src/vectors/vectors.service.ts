@@ -31,6 +31,7 @@ import {
   VectorProblem,
 } from './vector-validation';
 import { VectorsErrorCode, vectorsError } from './vectors.errors';
+import { OneTripSearch, SearchRow } from './one-trip-search';
 
 const DISTANCE_OPERATOR = { cosine: '<=>', l2: '<->', dot: '<#>' } as const;
 
@@ -44,6 +45,7 @@ export class VectorsService {
     private readonly config: AppConfig,
     private readonly quotas: QuotasService,
     private readonly usage: UsageRecorder,
+    private readonly oneTrip: OneTripSearch,
   ) {}
 
   /** All or nothing: the whole batch is validated first and written in one statement. */
@@ -228,33 +230,53 @@ export class VectorsService {
     assertCollectionPermitted(scope, collectionName);
     const topK = dto.topK ?? 10;
     const filter = compileScoped(dto.filter, scope, 3);
+    const includeValues = dto.includeValues ?? false;
+    const includeMetadata = dto.includeMetadata ?? true;
+    const prepare = (c: CollectionRow) => {
+      const problem = checkValues(dto.vector, c.dimension, c.metric === 'cosine', 'vector');
+      if (problem) throw problemToError(problem);
+      const mode = this.chooseMode(c, dto.mode ?? 'auto');
+      return { mode, sql: searchSql(c, mode, filter.sql, includeValues, includeMetadata) };
+    };
+    const result = (c: CollectionRow, mode: 'exact' | 'approximate', rows: SearchRow[]) => ({
+      matches: rows.map((r): SearchMatch => ({
+        id: r.id,
+        score: toScore(c.metric, Number(r.distance)),
+        ...(r.values ? { values: r.values } : {}),
+        ...(r.metadata ? { metadata: r.metadata } : {}),
+      })),
+      mode,
+    });
+    // Unfiltered, on a collection resolved before: one round trip (one-trip-search.ts). A remembered
+    // collection may be stale (deleted, re-created with another dimension), so it never decides an
+    // error: anything it refuses goes the general way, which looks the collection up afresh.
+    const known = filter.sql === 'TRUE' ? this.oneTrip.known(tenantId, collectionName) : undefined;
+    const fast = known && attempt(() => prepare(known));
+    if (known && fast) {
+      const { mode, sql } = fast;
+      const rows = await this.oneTrip.search(tenantId, known, {
+        sql,
+        vector: dto.vector as number[],
+        topK,
+        efSearch: dto.efSearch,
+      });
+      if (rows) return result(known, mode, rows);
+    }
     return this.db.tenant(tenantId, async (tx) => {
       const c = await this.collections.resolveForSearch(tx, collectionName, {
         efSearch: dto.efSearch,
         topK,
         filtered: filter.sql !== 'TRUE',
       });
-      const problem = checkValues(dto.vector, c.dimension, c.metric === 'cosine', 'vector');
-      if (problem) throw problemToError(problem);
-      const mode = this.chooseMode(c, dto.mode ?? 'auto');
-      const rows = await tx.query<{
-        id: string;
-        distance: number;
-        values?: number[];
-        metadata?: Record<string, unknown>;
-      }>(searchSql(c, mode, filter.sql, dto.includeValues ?? false, dto.includeMetadata ?? true), [
+      this.oneTrip.remember(c);
+      const { mode, sql } = prepare(c);
+      const rows = await tx.query<SearchRow>(sql, [
         toVectorLiteral(dto.vector as number[]),
         tenantId,
         topK,
         ...filter.params,
       ]);
-      const matches: SearchMatch[] = rows.map((r) => ({
-        id: r.id,
-        score: toScore(c.metric, Number(r.distance)),
-        ...(r.values ? { values: r.values } : {}),
-        ...(r.metadata ? { metadata: r.metadata } : {}),
-      }));
-      return { matches, mode };
+      return result(c, mode, rows);
     });
   }
 
@@ -305,6 +327,14 @@ function assertIds(ids: readonly string[]): void {
   for (let i = 0; i < ids.length; i++) {
     const problem = checkId(ids[i], `ids[${i}]`);
     if (problem) throw problemToError(problem);
+  }
+}
+
+function attempt<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
   }
 }
 

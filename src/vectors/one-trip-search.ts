@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@app/config/app-config';
+import { Db } from '@app/database/db';
+import { isUuid } from '@app/common/uuid';
+import { CollectionCache } from './collection-cache';
+import type { CollectionRow } from './collections.service';
+import { toVectorLiteral } from './vector-validation';
+
+export interface SearchRow {
+  id: string;
+  distance: number;
+  values?: number[];
+  metadata?: Record<string, unknown>;
+}
+
+export interface OneTripQuery {
+  /** searchSql() of an unfiltered search: $1 query vector, $2 tenant, $3 limit, nothing else. */
+  sql: string;
+  /** Already checked against the collection (finite numbers, right dimension). */
+  vector: readonly number[];
+  topK: number;
+  efSearch?: number;
+}
+
+const NUMERIC_VECTOR = /^\[[0-9eE+\-.,]*\]$/;
+
+function int(n: number, what: string): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`${what} must be an integer`);
+  return String(n);
+}
+
+/**
+ * The two statements of an unfiltered search in one message (Db.tenantRead): HNSW parameters plus a
+ * check that the remembered collection still exists, then the search itself. Every value is inlined
+ * and is safe by construction: UUIDs (checked), integers, and the query vector's finite numbers.
+ */
+export function oneTripStatements(
+  tenantId: string,
+  c: CollectionRow,
+  q: OneTripQuery,
+  defaultEfSearch: number,
+): [string, string] {
+  if (!isUuid(tenantId) || !isUuid(c.id)) throw new Error('tenant and collection ids are UUIDs');
+  const literal = toVectorLiteral(q.vector);
+  if (!NUMERIC_VECTOR.test(literal)) throw new Error('the query vector must be numbers only');
+  const topK = int(q.topK, 'topK');
+  const setup =
+    `SELECT set_config('hnsw.ef_search', LEAST(1000, GREATEST(${topK}, COALESCE(` +
+    `${q.efSearch === undefined ? 'NULL' : int(q.efSearch, 'efSearch')}::int, ` +
+    `(SELECT (t.settings #>> '{search,efSearch}')::int FROM tenants t WHERE t.id = '${tenantId}'), ` +
+    `${int(defaultEfSearch, 'HNSW_EF_SEARCH')})))::text, true) AS ef_search, ` +
+    `EXISTS (SELECT 1 FROM collections WHERE id = '${c.id}') AS present`;
+  const values: Record<string, string> = { 1: `'${literal}'`, 2: `'${tenantId}'`, 3: topK };
+  const search = q.sql.replace(/\$([0-9]+)/g, (_, n: string) => {
+    const v = values[n];
+    if (v === undefined) throw new Error(`unexpected placeholder $${n}`);
+    return v;
+  });
+  return [setup, search];
+}
+
+/**
+ * Unfiltered search in one round trip for a collection this instance has resolved before: one
+ * message carries BEGIN READ ONLY, the tenant set-up (role, tenant, status), the HNSW parameters with
+ * an existence check of the remembered collection, the search and COMMIT. The general path
+ * (VectorsService: set-up, collection lookup, search, COMMIT: four round trips) serves filtered
+ * searches, whose user-supplied values travel only as bind parameters, and fills the cache.
+ */
+@Injectable()
+export class OneTripSearch {
+  private readonly cache = new CollectionCache();
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: AppConfig,
+  ) {}
+
+  known(tenantId: string, name: string): CollectionRow | undefined {
+    return this.cache.get(tenantId, name);
+  }
+
+  remember(row: CollectionRow): void {
+    this.cache.set(row);
+  }
+
+  /** The rows, or undefined when the remembered collection is gone (then resolve it afresh). */
+  async search(
+    tenantId: string,
+    c: CollectionRow,
+    q: OneTripQuery,
+  ): Promise<SearchRow[] | undefined> {
+    const statements = oneTripStatements(tenantId, c, q, this.config.env.HNSW_EF_SEARCH);
+    const [check, rows] = await this.db.tenantRead<Record<string, unknown>>(tenantId, statements);
+    if (check[0]?.present !== true) {
+      this.cache.forget(tenantId, c.name);
+      return undefined;
+    }
+    return rows as unknown as SearchRow[];
+  }
+}
