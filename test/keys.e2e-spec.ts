@@ -136,6 +136,27 @@ describe('API keys', () => {
       expect(byId.get(unused.id)?.lastUsedAt).toBeNull();
     });
 
+    it('flushes the usage of many tenants at once, each tenant touching only its own keys', async () => {
+      const tenants = await Promise.all([1, 2, 3].map(() => api.createTenant('keys')));
+      const keys = await Promise.all(tenants.map((t) => t.key(['vectors:read'])));
+      for (const k of keys) expect((await listCollections(k.secret)).status).toBe(200);
+      await api.app.get(KeysService).flushLastUsed();
+      for (let i = 0; i < tenants.length; i++) {
+        const got = (await tenants[i].request('GET', `/keys/${keys[i].id}`)).body;
+        expect(got.lastUsedAt).toEqual(expect.any(String));
+      }
+      // Row-level security holds inside the batch: an UPDATE run under tenant 0 cannot reach a key
+      // of tenant 1, even named by id.
+      const other = await tenants[1].key(['vectors:read']);
+      await api.app.get(Db).perTenant([
+        {
+          tenantId: tenants[0].id,
+          sql: `UPDATE api_keys SET last_used_at = now() WHERE id = '${other.id}'`,
+        },
+      ]);
+      expect((await tenants[1].request('GET', `/keys/${other.id}`)).body.lastUsedAt).toBeNull();
+    });
+
     it('refuses an expiresAt in the past with 400 validation_failed', async () => {
       const t = await api.createTenant('keys');
       for (const expiresAt of [

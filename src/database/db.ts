@@ -120,6 +120,35 @@ export class Db {
   }
 
   /**
+   * Statements of many tenants in ONE transaction and ONE round trip, each run under its own tenant:
+   * `set_config('app.tenant_id', <its tenant>, true)` precedes every statement, so row-level security
+   * confines each to its tenant exactly as `tenant()` would. For batched bookkeeping (key usage), not
+   * for request work; no tenant status check. The same inlining rules as `tenantRead` apply (no bind
+   * parameters in a simple-query message). All or nothing.
+   */
+  async perTenant(work: ReadonlyArray<{ tenantId: string; sql: string }>): Promise<void> {
+    if (work.length === 0) return;
+    const parts = [`BEGIN; SELECT set_config('role', '${APP_ROLE}', true)`];
+    for (const { tenantId, sql } of work) {
+      if (!isUuid(tenantId)) throw new Error('perTenant: tenant ids are UUIDs');
+      parts.push(`SELECT set_config('app.tenant_id', '${tenantId}', true)`, sql);
+    }
+    parts.push('COMMIT');
+    const client = await this.pool.connect();
+    let unusable: Error | undefined;
+    try {
+      await client.query(parts.join('; '));
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        unusable = rollbackErr;
+      });
+      throw err;
+    } finally {
+      client.release(unusable);
+    }
+  }
+
+  /**
    * A platform transaction: app role, no tenant. Tenant-owned tables show nothing; the tenants table
    * shows every tenant (app.platform). Only platform admin endpoints and platform jobs use it.
    */
