@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateSecret } from '@libs/api-key';
+import { envSchema } from '@app/config/config.schema';
 import { ApiClient } from './api-client';
 import { ClusteredData } from './dataset';
 import { benchDatabase, createBenchDatabase, databaseSize, dropBenchDatabase } from './database';
@@ -226,8 +227,8 @@ async function main(opts: BenchOptions): Promise<void> {
         'added to it, the query `searchSql()` builds, `COMMIT`.',
       'After seeding, the bench runs `VACUUM ANALYZE` (the state autovacuum reaches on its own) so no run ' +
         `races autovacuum. The database reached ${Math.round(dbBytes / 1048576)} MiB and is dropped at the end.`,
-      'API keys are cached for `API_KEY_CACHE_TTL_MS` (default 10 s): in the random-tenant mix each key is ' +
-        'looked up again once per TTL.',
+      `API keys are cached for \`API_KEY_CACHE_TTL_MS\` (default ${envSchema.shape.API_KEY_CACHE_TTL_MS.parse(undefined) / 1000} s): ` +
+        'in the random-tenant mix each key is looked up again once per TTL.',
     );
     if (scale.collectionRetries > 0 || deadlocks > 0) {
       ctx.notes.push(

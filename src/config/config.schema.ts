@@ -50,7 +50,7 @@ export const envSchema = z.object({
       'must be 32 random bytes in base64 (openssl rand -base64 32)',
     )
     .optional(),
-  API_KEY_CACHE_TTL_MS: int(0, 300_000).default('10000'),
+  API_KEY_CACHE_TTL_MS: int(0, 300_000).default('60000'),
   TENANT_PURGE_GRACE_HOURS: int(0, 24 * 365).default('168'),
   PURGE_SCAN_INTERVAL_MS: int(1000, 86_400_000).default('60000'),
   BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default('33554432'),
