@@ -30,6 +30,8 @@ export interface CollectionRow {
 }
 
 const COLUMNS = 'tenant_id, id, name, dimension, metric, index_kind, created_at';
+/** The columns of a CollectionRow, for queries built elsewhere (one-trip-search.ts). */
+export const COLLECTION_ROW_COLUMNS = COLUMNS;
 
 export function indexKindFor(dimension: number): IndexKind {
   if (dimension <= HNSW_VECTOR_MAX_DIM) return 'hnsw';

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@app/config/app-config';
-import { Db } from '@app/database/db';
+import { Db, sqlLiteral } from '@app/database/db';
 import { isUuid } from '@app/common/uuid';
 import { CollectionCache } from './collection-cache';
-import type { CollectionRow } from './collections.service';
+import { COLLECTION_ROW_COLUMNS, type CollectionRow } from './collections.service';
+import { COLLECTION_NAME_RE } from './dto/collection.dto';
 import { toVectorLiteral } from './vector-validation';
 
 export interface SearchRow {
@@ -60,7 +61,8 @@ export function oneTripStatements(
 }
 
 /**
- * Unfiltered search in one round trip for a collection this instance has resolved before: one
+ * Unfiltered search in one round trip for a collection this instance has resolved before (two the
+ * first time: `lookup`, then the search): one
  * message carries BEGIN READ ONLY, the tenant set-up (role, tenant, status), the HNSW parameters with
  * an existence check of the remembered collection, the search and COMMIT. The general path
  * (VectorsService: set-up, collection lookup, search, COMMIT: four round trips) serves filtered
@@ -81,6 +83,20 @@ export class OneTripSearch {
 
   remember(row: CollectionRow): void {
     this.cache.set(row);
+  }
+
+  /**
+   * Looks a collection up by name in one round trip (Db.tenantRead) and remembers it; undefined when
+   * there is no such collection (the caller's general path then says so in the usual words).
+   */
+  async lookup(tenantId: string, name: string): Promise<CollectionRow | undefined> {
+    if (!COLLECTION_NAME_RE.test(name)) return undefined;
+    const [rows] = await this.db.tenantRead<CollectionRow>(tenantId, [
+      `SELECT ${COLLECTION_ROW_COLUMNS} FROM collections WHERE name = ${sqlLiteral(name)}`,
+    ]);
+    const row = rows[0];
+    if (row) this.cache.set(row);
+    return row;
   }
 
   /** The rows, or undefined when the remembered collection is gone (then resolve it afresh). */

@@ -247,10 +247,15 @@ export class VectorsService {
       })),
       mode,
     });
-    // Unfiltered, on a collection resolved before: one round trip (one-trip-search.ts). A remembered
-    // collection may be stale (deleted, re-created with another dimension), so it never decides an
-    // error: anything it refuses goes the general way, which looks the collection up afresh.
-    const known = filter.sql === 'TRUE' ? this.oneTrip.known(tenantId, collectionName) : undefined;
+    // Unfiltered: one round trip on a collection this instance knows, two the first time
+    // (one-trip-search.ts). A remembered collection may be stale (deleted, re-created with another
+    // dimension), so it never decides an error: anything it refuses goes the general way, which
+    // looks the collection up afresh and answers in the usual words.
+    const known =
+      filter.sql === 'TRUE'
+        ? (this.oneTrip.known(tenantId, collectionName) ??
+          (await this.oneTrip.lookup(tenantId, collectionName)))
+        : undefined;
     const fast = known && attempt(() => prepare(known));
     if (known && fast) {
       const { mode, sql } = fast;
