@@ -1,3 +1,4 @@
+import { Db } from '@app/database/db';
 import { eventually, startApp, TestApp } from './support/harness';
 
 /** Two api processes sharing one Postgres and one Redis, as behind a load balancer. */
@@ -37,11 +38,19 @@ describe('several api instances', () => {
         token: tenant.adminKey,
         body: { vector, topK: 5 },
       });
-    // Twice: the second search on B uses what B remembered of the collection.
+    // Twice: the second search on B uses what B remembered of the collection, in one message.
+    const dbB = b.app.get(Db);
     for (let i = 0; i < 2; i++) {
+      const general = jest.spyOn(dbB, 'tenant');
+      const oneMessage = jest.spyOn(dbB, 'tenantReadWith');
       const r = await viaB([1, 0, 0]);
       expect(r.status).toBe(200);
       expect(r.body.matches.map((m: { id: string }) => m.id)).toEqual(['old']);
+      expect(general).not.toHaveBeenCalled();
+      // The first search looks the collection up (one message), then searches (one message).
+      expect(oneMessage).toHaveBeenCalledTimes(i === 0 ? 2 : 1);
+      general.mockRestore();
+      oneMessage.mockRestore();
     }
     expect((await tenant.request('DELETE', '/collections/docs')).status).toBe(204);
     await tenant.collection('docs', 4);

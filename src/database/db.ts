@@ -90,11 +90,28 @@ export class Db {
     statements: readonly string[],
     options: TenantTxOptions = {},
   ): Promise<R[][]> {
+    return (await this.tenantReadWith<R>(tenantId, '', statements, options)).rows;
+  }
+
+  /**
+   * `tenantRead` with extra columns in the set-up statement itself (one statement fewer for the
+   * server to parse and plan), returned as `setup`. They are evaluated after the role and tenant are
+   * set in that statement, so row-level security already filters what they read; they must read
+   * tables only by explicit ids, and a subquery that sees nothing must be a safe answer (the caller
+   * falls back), never a wrong one.
+   */
+  async tenantReadWith<R extends QueryResultRow = Record<string, unknown>>(
+    tenantId: string,
+    setupColumns: string,
+    statements: readonly string[],
+    options: TenantTxOptions = {},
+  ): Promise<{ setup: Record<string, unknown>; rows: R[][] }> {
     if (!isUuid(tenantId)) throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
     const require = options.require ?? 'active';
     const sql =
       `BEGIN READ ONLY; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true), ` +
-      `(SELECT status FROM tenants WHERE id = '${tenantId}') AS status; ${statements.join('; ')}; COMMIT`;
+      `(SELECT status FROM tenants WHERE id = '${tenantId}') AS status${setupColumns ? `, ${setupColumns}` : ''}; ` +
+      `${statements.join('; ')}; COMMIT`;
     const client = await this.pool.connect();
     let unusable: Error | undefined;
     try {
@@ -102,10 +119,9 @@ export class Db {
       if (results.length !== statements.length + 3) {
         throw new Error('tenantRead: each statement must be exactly one SQL statement');
       }
-      if (require !== 'any') {
-        assertTenantStatus((results[1].rows[0] as { status?: string | null }).status, require);
-      }
-      return results.slice(2, 2 + statements.length).map((r) => r.rows);
+      const setup = results[1].rows[0] as Record<string, unknown>;
+      if (require !== 'any') assertTenantStatus(setup.status as string | null | undefined, require);
+      return { setup, rows: results.slice(2, 2 + statements.length).map((r) => r.rows) };
     } catch (err) {
       // A failed statement leaves the transaction open and aborted (the rest of the message is
       // skipped; pg reports the error before the server's ReadyForQuery, so the client's transaction

@@ -31,8 +31,9 @@ function int(n: number, what: string): string {
 }
 
 /**
- * The two statements of an unfiltered search in one message (Db.tenantRead): HNSW parameters plus a
- * check that the remembered collection still exists, then the search itself. Every value is inlined
+ * An unfiltered search in one message (Db.tenantReadWith): set-up columns setting the HNSW parameters
+ * and checking that the remembered collection still exists (by id; if RLS hid it the answer is a
+ * safe "gone", and the caller looks it up afresh), then the search itself. Every value is inlined
  * and is safe by construction: UUIDs (checked), integers, and the query vector's finite numbers.
  */
 export function oneTripStatements(
@@ -46,7 +47,7 @@ export function oneTripStatements(
   if (!NUMERIC_VECTOR.test(literal)) throw new Error('the query vector must be numbers only');
   const topK = int(q.topK, 'topK');
   const setup =
-    `SELECT set_config('hnsw.ef_search', LEAST(1000, GREATEST(${topK}, COALESCE(` +
+    `set_config('hnsw.ef_search', LEAST(1000, GREATEST(${topK}, COALESCE(` +
     `${q.efSearch === undefined ? 'NULL' : int(q.efSearch, 'efSearch')}::int, ` +
     `(SELECT (t.settings #>> '{search,efSearch}')::int FROM tenants t WHERE t.id = '${tenantId}'), ` +
     `${int(defaultEfSearch, 'HNSW_EF_SEARCH')})))::text, true) AS ef_search, ` +
@@ -105,12 +106,12 @@ export class OneTripSearch {
     c: CollectionRow,
     q: OneTripQuery,
   ): Promise<SearchRow[] | undefined> {
-    const statements = oneTripStatements(tenantId, c, q, this.config.env.HNSW_EF_SEARCH);
-    const [check, rows] = await this.db.tenantRead<Record<string, unknown>>(tenantId, statements);
-    if (check[0]?.present !== true) {
+    const [setup, search] = oneTripStatements(tenantId, c, q, this.config.env.HNSW_EF_SEARCH);
+    const { setup: check, rows } = await this.db.tenantReadWith(tenantId, setup, [search]);
+    if (check.present !== true) {
       this.cache.forget(tenantId, c.name);
       return undefined;
     }
-    return rows as unknown as SearchRow[];
+    return rows[0] as unknown as SearchRow[];
   }
 }
