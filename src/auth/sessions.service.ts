@@ -6,8 +6,9 @@ import { AppConfig } from '@app/config/app-config';
 import { Db, type Tx } from '@app/database/db';
 import { EventType, OutboxService } from '@app/events/outbox.service';
 import {
-  compilePolicy,
-  PLAN_RATE_LIMITS_SQL,
+  policyFromRow,
+  TENANT_POLICY_COLUMNS,
+  type TenantPolicyRow,
   type TenantRateLimitPolicy,
 } from '@app/gateway/rate-limit/rate-limit-policy';
 import type { Scope } from '@app/keys/scopes';
@@ -283,24 +284,21 @@ export class SessionsService {
     const row = await this.db.tenant(
       tid,
       async (tx) => {
-        const [r] = await tx.query<{
-          role: string;
-          status: string;
-          session_version: number;
-          tenant_status: string;
-          plan: string;
-          rate_limits: unknown;
-          allowed_ips: string[] | null;
-          logged_out: boolean;
-          plan_searches_per_second: number | null;
-          plan_requests_per_day: number | null;
-        }>(
-          `SELECT u.role, u.status, u.session_version, t.status AS tenant_status, t.plan,
-                  t.settings -> 'rateLimits' AS rate_limits,
+        const [r] = await tx.query<
+          TenantPolicyRow & {
+            role: string;
+            status: string;
+            session_version: number;
+            tenant_status: string;
+            allowed_ips: string[] | null;
+            logged_out: boolean;
+          }
+        >(
+          `SELECT u.role, u.status, u.session_version, t.status AS tenant_status,
                   t.settings #> '{network,allowedIps}' AS allowed_ips,
                   NOT EXISTS (SELECT 1 FROM refresh_tokens r
                                WHERE r.family_id = $2 AND r.revoked_at IS NULL) AS logged_out,
-                  ${PLAN_RATE_LIMITS_SQL}
+                  ${TENANT_POLICY_COLUMNS}
              FROM users u JOIN tenants t ON t.id = u.tenant_id LEFT JOIN plans p ON p.name = t.plan
             WHERE u.id = $1`,
           [sub, sid],
@@ -326,10 +324,7 @@ export class SessionsService {
       scopes: ROLE_SCOPES[row.role],
       tenantStatus: row.tenant_status,
       tenantAllowlist: row.allowed_ips?.length ? IpAllowlist.compile(row.allowed_ips) : null,
-      rateLimits: compilePolicy(row.plan, row.rate_limits, {
-        searchesPerSecond: row.plan_searches_per_second,
-        requestsPerDay: row.plan_requests_per_day,
-      }),
+      rateLimits: policyFromRow(row),
     };
   }
 

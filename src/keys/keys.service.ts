@@ -14,7 +14,11 @@ import { ApiKeyView, ApiKeyWithSecret, KeyStatus, SigningSecretResponse } from '
 import { SigningSecretDto } from './dto/rotate-key.dto';
 import { SigningSecrets } from './signing-secrets';
 import { KeyCache, VerifiedKey } from './key-cache';
-import { compilePolicy, PLAN_RATE_LIMITS_SQL } from '@app/gateway/rate-limit/rate-limit-policy';
+import {
+  policyFromRow,
+  TENANT_POLICY_COLUMNS,
+  type TenantPolicyRow,
+} from '@app/gateway/rate-limit/rate-limit-policy';
 import { KeyInvalidationService } from './key-invalidation.service';
 import { KeysErrorCode, keysError } from './keys.errors';
 import { lastUsedStatements } from './last-used';
@@ -319,21 +323,17 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
   private async lookup(hash: Buffer, hashHex: string): Promise<VerifiedKey | null> {
     const rows = await this.db.keyLookup(hashHex, (tx) =>
       tx.query<
-        KeyRow & {
-          tenant_status: string;
-          tenant_allowed_ips: string[] | null;
-          tenant_requires_signatures: boolean;
-          tenant_plan: string;
-          tenant_rate_limits: unknown;
-          plan_searches_per_second: number | null;
-          plan_requests_per_day: number | null;
-        }
+        KeyRow &
+          TenantPolicyRow & {
+            tenant_status: string;
+            tenant_allowed_ips: string[] | null;
+            tenant_requires_signatures: boolean;
+          }
       >(
         `SELECT ${keyColumns('k')}, t.status AS tenant_status,
                 t.settings #> '{network,allowedIps}' AS tenant_allowed_ips,
                 COALESCE((t.settings #>> '{security,requireSignatures}')::boolean, false) AS tenant_requires_signatures,
-                t.plan AS tenant_plan, t.settings -> 'rateLimits' AS tenant_rate_limits,
-                ${PLAN_RATE_LIMITS_SQL}
+                ${TENANT_POLICY_COLUMNS}
            FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN plans p ON p.name = t.plan
           WHERE k.secret_hash = $1 OR k.previous_secret_hash = $1`,
         [hash],
@@ -369,10 +369,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
         row.previous_signing_secret_enc,
         row.previous_signing_secret_expires_at,
       ),
-      rateLimits: compilePolicy(row.tenant_plan, row.tenant_rate_limits, {
-        searchesPerSecond: row.plan_searches_per_second,
-        requestsPerDay: row.plan_requests_per_day,
-      }),
+      rateLimits: policyFromRow(row),
     };
   }
 

@@ -136,17 +136,34 @@ export interface PlanRateLimits {
 }
 
 /**
- * The effective searchesPerSecond and requestsPerDay of tenant `t` joined to its plan `p`, for the
- * queries that load a tenant's policy: the tenant's quotas override when it names the limit, else the
- * plan's.
+ * The columns a tenant's policy is compiled from (policyFromRow), for the queries that load it: tenant
+ * `t` joined to its plan `p` (`LEFT JOIN plans p ON p.name = t.plan`). searchesPerSecond and
+ * requestsPerDay are the tenant's quotas override when it names the limit, else the plan's.
  */
-export const PLAN_RATE_LIMITS_SQL = ['searchesPerSecond', 'requestsPerDay']
-  .map(
+export const TENANT_POLICY_COLUMNS = [
+  `t.plan AS policy_plan`,
+  `t.settings -> 'rateLimits' AS policy_rate_limits`,
+  ...['searchesPerSecond', 'requestsPerDay'].map(
     (name) =>
       `CASE WHEN t.settings #> '{quotas,limits}' ? '${name}' THEN t.settings #> '{quotas,limits,${name}}' ` +
-      `ELSE p.limits -> '${name}' END AS plan_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
-  )
-  .join(', ');
+      `ELSE p.limits -> '${name}' END AS policy_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
+  ),
+].join(', ');
+
+export interface TenantPolicyRow {
+  policy_plan: string;
+  policy_rate_limits: unknown;
+  policy_searches_per_second: number | null;
+  policy_requests_per_day: number | null;
+}
+
+/** The policy of a row that selected TENANT_POLICY_COLUMNS. */
+export function policyFromRow(row: TenantPolicyRow): TenantRateLimitPolicy {
+  return compilePolicy(row.policy_plan, row.policy_rate_limits, {
+    searchesPerSecond: row.policy_searches_per_second,
+    requestsPerDay: row.policy_requests_per_day,
+  });
+}
 
 function positive(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 ? value : undefined;
