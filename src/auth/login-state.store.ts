@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { LocalTtlMap } from '@app/common/local-ttl-map';
 import { AppConfig } from '@app/config/app-config';
 import { REDIS } from '@app/redis/redis.module';
 
@@ -13,7 +14,7 @@ const MAX_LOCAL = 10_000;
 @Injectable()
 export class LoginStateStore {
   private readonly prefix: string;
-  private readonly local = new Map<string, { value: string; until: number }>();
+  private readonly local = new LocalTtlMap<string>(MAX_LOCAL);
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis | null,
@@ -28,8 +29,7 @@ export class LoginStateStore {
       await this.redis.set(this.prefix + key, json, 'PX', ttlMs);
       return;
     }
-    if (this.local.size >= MAX_LOCAL) this.evict();
-    this.local.set(key, { value: json, until: Date.now() + ttlMs });
+    this.local.set(key, json, ttlMs);
   }
 
   /** Reads and deletes in one step: a value can be taken once. */
@@ -38,20 +38,8 @@ export class LoginStateStore {
     if (this.redis) {
       json = await this.redis.getdel(this.prefix + key);
     } else {
-      const e = this.local.get(key);
-      this.local.delete(key);
-      json = e && e.until > Date.now() ? e.value : undefined;
+      json = this.local.take(key);
     }
     return json ? (JSON.parse(json) as T) : undefined;
-  }
-
-  private evict(): void {
-    const now = Date.now();
-    for (const [k, e] of this.local) if (e.until <= now) this.local.delete(k);
-    while (this.local.size >= MAX_LOCAL) {
-      const oldest = this.local.keys().next().value;
-      if (oldest === undefined) break;
-      this.local.delete(oldest);
-    }
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { LocalTtlMap } from '@app/common/local-ttl-map';
 import { AppConfig } from '@app/config/app-config';
 import { REDIS } from '@app/redis/redis.module';
 
@@ -16,7 +17,7 @@ export type ClaimResult = 'first' | 'replay' | 'unavailable';
 @Injectable()
 export class ReplayCache {
   private readonly logger = new Logger('ReplayCache');
-  private readonly local = new Map<string, number>();
+  private readonly local = new LocalTtlMap<true>(MAX_LOCAL_ENTRIES);
   private readonly prefix: string;
 
   constructor(
@@ -36,21 +37,8 @@ export class ReplayCache {
         return 'unavailable';
       }
     }
-    const now = Date.now();
-    const until = this.local.get(id);
-    if (until !== undefined && until > now) return 'replay';
-    if (this.local.size >= MAX_LOCAL_ENTRIES) this.evictExpired(now);
-    this.local.set(id, now + ttlMs);
+    if (this.local.get(id) !== undefined) return 'replay';
+    this.local.set(id, true, ttlMs);
     return 'first';
-  }
-
-  private evictExpired(now: number): void {
-    for (const [k, until] of this.local) if (until <= now) this.local.delete(k);
-    // Still full of live entries: drop the oldest rather than grow without bound.
-    while (this.local.size >= MAX_LOCAL_ENTRIES) {
-      const oldest = this.local.keys().next().value;
-      if (oldest === undefined) break;
-      this.local.delete(oldest);
-    }
   }
 }
