@@ -3,10 +3,11 @@ import { RequestOrigin } from '@app/gateway/request-origin';
 import { AuthController } from './auth.controller';
 import { AuthSettingsController } from './auth-settings.controller';
 import { LoginStateStore } from './login-state.store';
-import { OidcLoginService } from './oidc-login.service';
+import { OidcLoginService } from './oidc/oidc-login.service';
 import { SecurityEventsController } from './security-events.controller';
-import { SsoConnectionsController, SsoLoginController } from './sso.controller';
-import { SsoConnectionsService } from './sso-connections.service';
+import { SsoConnectionsController, SsoLoginController } from './sso/sso.controller';
+import { SsoConnectionsService } from './sso/sso-connections.service';
+import { SsoLoginService } from './sso/sso-login.service';
 import { SessionsService } from './sessions.service';
 import { SigningKeysService } from './signing-keys.service';
 import { PlatformUsersController, UsersController } from './users.controller';
@@ -30,6 +31,7 @@ import { UsersService } from './users.service';
     RequestOrigin,
     LoginStateStore,
     SsoConnectionsService,
+    SsoLoginService,
     OidcLoginService,
   ],
   exports: [SessionsService, SigningKeysService],

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -14,22 +14,11 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ROLES, type Role } from '../roles';
-
-/** ID-token signature algorithms a connection may pin (never `none`, never HMAC with a shared secret). */
-export const ID_TOKEN_ALGS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'ES256',
-  'ES384',
-  'EdDSA',
-] as const;
-
-const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['https', 'http'] };
+import { SSO_KINDS, type SsoKind } from '../sso/sso-kind-registry';
+import { OidcConnectionFields, OidcConnectionView, URL_OPTIONS } from './oidc-connection.dto';
 
 export class RoleMappingDto {
-  /** A value of the groups claim. @example "quiver-admins" */
+  /** A group name as the identity provider sends it. @example "quiver-admins" */
   @IsString()
   @Length(1, 256)
   group!: string;
@@ -39,8 +28,8 @@ export class RoleMappingDto {
   role!: Role;
 }
 
-/** name, issuer, clientId and redirectUris are required when creating. */
-class SsoConnectionFields {
+/** Fields every kind of connection has; which are required depends on the kind. */
+export class SsoCommonFields {
   /** @example "Okta (corp)" */
   @IsOptional()
   @IsString()
@@ -53,42 +42,13 @@ class SsoConnectionFields {
   @IsBoolean()
   enabled?: boolean;
 
-  /** The OpenID Provider's issuer; discovery reads `<issuer>/.well-known/openid-configuration`. */
-  @IsOptional()
-  @IsUrl(URL_OPTIONS)
-  @Length(1, 500)
-  issuer?: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(1, 256)
-  clientId?: string;
-
-  /** Write-only: stored encrypted, never returned. */
-  @IsOptional()
-  @IsString()
-  @Length(1, 1024)
-  clientSecret?: string;
-
-  /** The ID-token signature algorithm to accept (pinned). Default RS256. */
-  @ApiPropertyOptional({ enum: ID_TOKEN_ALGS })
-  @IsOptional()
-  @IsIn(ID_TOKEN_ALGS)
-  idTokenAlg?: (typeof ID_TOKEN_ALGS)[number];
-
-  /** Where a finished login may send the user: the login's `redirect` must equal one exactly. */
+  /** Where a finished browser login may send the user: the login's `redirect` must equal one exactly. */
   @IsOptional()
   @ArrayMinSize(1)
   @ArrayMaxSize(20)
   @ArrayUnique()
   @IsUrl(URL_OPTIONS, { each: true })
   redirectUris?: string[];
-
-  /** The claim holding group names (default `groups`). */
-  @IsOptional()
-  @IsString()
-  @Length(1, 100)
-  groupsClaim?: string;
 
   /** Group -> role, the first matching entry in this order wins. */
   @IsOptional()
@@ -104,38 +64,38 @@ class SsoConnectionFields {
   defaultRole?: Role | null;
 }
 
-export class CreateSsoConnectionDto extends SsoConnectionFields {
-  @ApiProperty({ enum: ['oidc'] })
-  @IsIn(['oidc'])
-  kind!: 'oidc';
+/** Every kind's own fields; a connection takes only those of its kind (others are refused). */
+class SsoKindFields extends IntersectionType(OidcConnectionFields) {}
+
+export class CreateSsoConnectionDto extends IntersectionType(SsoCommonFields, SsoKindFields) {
+  @ApiProperty({ enum: SSO_KINDS })
+  @IsIn(SSO_KINDS)
+  kind!: SsoKind;
 }
 
-export class UpdateSsoConnectionDto extends SsoConnectionFields {}
+export class UpdateSsoConnectionDto extends IntersectionType(SsoCommonFields, SsoKindFields) {}
 
-export class SsoConnectionView {
+class SsoConnectionCommonView {
   id!: string;
-  @ApiProperty({ enum: ['oidc'] })
-  kind!: 'oidc';
+  @ApiProperty({ enum: SSO_KINDS })
+  kind!: SsoKind;
   name!: string;
   enabled!: boolean;
-  issuer!: string;
-  clientId!: string;
-  /** Whether a client secret is stored (it is never returned). */
-  clientSecretSet!: boolean;
-  @ApiProperty({ enum: ID_TOKEN_ALGS })
-  idTokenAlg!: string;
   redirectUris!: string[];
-  groupsClaim!: string;
   roleMapping!: RoleMappingDto[];
   @ApiProperty({ enum: ROLES, nullable: true })
   defaultRole!: Role | null;
-  /** Where to send people to sign in (append ?redirect=<one of redirectUris>). */
+  /** Where sign-in starts (browser kinds: GET with ?redirect=<one of redirectUris>). */
   loginUrl!: string;
-  /** The redirect URI to register at the identity provider (exact). */
-  callbackUrl!: string;
   createdAt!: string;
   updatedAt!: string;
 }
+
+/** A connection: the common fields and those of its kind (a kind's fields appear only on its own). */
+export class SsoConnectionView extends IntersectionType(
+  SsoConnectionCommonView,
+  PartialType(OidcConnectionView),
+) {}
 
 export class SsoConnectionList {
   items!: SsoConnectionView[];

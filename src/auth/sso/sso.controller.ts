@@ -31,15 +31,19 @@ import {
   RequireScopes,
 } from '@app/gateway/access.decorators';
 import { RequestOrigin } from '@app/gateway/request-origin';
-import { TokenPairView } from './dto/session.dto';
+import { AuthErrorCode, authError } from '../auth.errors';
+import { TokenPairView } from '../dto/session.dto';
 import {
   CreateSsoConnectionDto,
   SsoConnectionList,
   SsoConnectionView,
   UpdateSsoConnectionDto,
-} from './dto/sso-connection.dto';
-import { OidcLoginService } from './oidc-login.service';
+} from '../dto/sso-connection.dto';
+import { OidcLoginService } from '../oidc/oidc-login.service';
 import { SsoConnectionsService } from './sso-connections.service';
+import type { SsoKind } from './sso-kind-registry';
+import type { RedirectLogin } from './sso-kinds';
+import { SsoLoginService } from './sso-login.service';
 
 const COOKIE = 'quiver_sso';
 
@@ -55,10 +59,16 @@ export class ExchangeCodeDto {
 @Public()
 @Controller('auth/:tenantSlug')
 export class SsoLoginController {
+  /** The kinds that sign in through the browser, by kind. */
+  private readonly browserLogins: Partial<Record<SsoKind, RedirectLogin>>;
+
   constructor(
+    private readonly sso: SsoLoginService,
     private readonly oidc: OidcLoginService,
     private readonly origin: RequestOrigin,
-  ) {}
+  ) {
+    this.browserLogins = { oidc };
+  }
 
   @ApiOperation({
     summary:
@@ -75,7 +85,16 @@ export class SsoLoginController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const { url, loginId } = await this.oidc.start(slug, connectionId, redirect);
+    const { tenant, connection } = await this.sso.resolve(slug, connectionId);
+    const flow = this.browserLogins[connection.kind];
+    if (!flow) {
+      throw authError(
+        AuthErrorCode.ConnectionNotFound,
+        `A ${connection.kind} connection has no browser sign-in.`,
+      );
+    }
+    this.sso.checkRedirect(connection, redirect);
+    const { url, loginId } = await flow.start(tenant, connection, redirect);
     const secure = this.origin.targetUri(req).startsWith('https:') ? '; Secure' : '';
     await reply
       .header(
@@ -128,7 +147,7 @@ export class SsoLoginController {
     @Param('tenantSlug') slug: string,
     @Body() dto: ExchangeCodeDto,
   ): Promise<TokenPairView> {
-    return this.oidc.exchange(slug, dto.code);
+    return this.sso.exchange(slug, dto.code);
   }
 }
 
@@ -146,7 +165,7 @@ export class SsoConnectionsController {
   ) {}
 
   @ApiOperation({
-    summary: 'Add an OIDC connection (client secret stored encrypted, never returned)',
+    summary: 'Add an SSO connection (its secret stored encrypted, never returned)',
   })
   @Post()
   async create(@Body() dto: CreateSsoConnectionDto): Promise<SsoConnectionView> {

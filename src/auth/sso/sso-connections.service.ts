@@ -7,49 +7,44 @@ import { isUuid } from '@app/common/uuid';
 import { Db, type Tx } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
 import { SECRET_BOX } from '@app/secrets/secrets.module';
-import { AuthErrorCode, authError } from './auth.errors';
+import { AuthErrorCode, authError } from '../auth.errors';
 import type {
   CreateSsoConnectionDto,
-  RoleMappingDto,
   SsoConnectionView,
   UpdateSsoConnectionDto,
-} from './dto/sso-connection.dto';
-import type { Role } from './roles';
+} from '../dto/sso-connection.dto';
+import { SSO_KIND_SPECS, type SsoKind } from './sso-kind-registry';
+import type { CommonSsoConfig, SsoConnection, SsoKindSpec } from './sso-kinds';
 
-/** The non-secret part of an OIDC connection, as stored in sso_connections.config. */
-export interface OidcConfig {
-  issuer: string;
-  clientId: string;
-  idTokenAlg: string;
-  redirectUris: string[];
-  groupsClaim: string;
-  roleMapping: RoleMappingDto[];
-  defaultRole: Role | null;
-}
+/** Request fields every kind has (the rest belong to one kind each). */
+const COMMON_FIELDS = new Set([
+  'kind',
+  'name',
+  'enabled',
+  'redirectUris',
+  'roleMapping',
+  'defaultRole',
+]);
 
-export interface SsoConnection {
-  tenantId: string;
-  id: string;
-  kind: 'oidc';
-  name: string;
-  enabled: boolean;
-  config: OidcConfig;
-  clientSecret: string | null;
-}
+type StoredConfig = CommonSsoConfig & Record<string, unknown>;
 
 interface Row {
   tenant_id: string;
   id: string;
-  kind: 'oidc';
+  kind: SsoKind;
   name: string;
   enabled: boolean;
-  config: OidcConfig;
+  config: StoredConfig;
   secret_enc: Buffer | null;
   created_at: Date;
   updated_at: Date;
 }
 
-/** A tenant's SSO connections: several per tenant, each on or off; secrets sealed at rest. */
+/**
+ * A tenant's SSO connections, of every kind: several per tenant, each on or off; a kind's secret
+ * (client secret, bind password) sealed at rest and never returned. What differs per kind lives in
+ * its SsoKindSpec.
+ */
 @Injectable()
 export class SsoConnectionsService {
   private readonly publicUrl: string;
@@ -68,47 +63,49 @@ export class SsoConnectionsService {
     this.allowHttp = config.env.SSO_ALLOW_HTTP_ISSUERS;
   }
 
+  /** `<PUBLIC_URL>/v1/auth/<slug>/<connectionId>`: the login, callback and metadata URLs hang off it. */
+  baseUrl(slug: string, connectionId: string): string {
+    return `${this.publicUrl}/v1/auth/${slug}/${connectionId}`;
+  }
+
   callbackUrl(slug: string, connectionId: string): string {
-    return `${this.publicUrl}/v1/auth/${slug}/${connectionId}/callback`;
+    return `${this.baseUrl(slug, connectionId)}/callback`;
   }
 
   async create(tenantId: string, slug: string, dto: CreateSsoConnectionDto) {
-    const missing = (['name', 'issuer', 'clientId', 'redirectUris'] as const).filter(
-      (f) => dto[f] === undefined,
-    );
+    const spec: SsoKindSpec<object> = SSO_KIND_SPECS[dto.kind];
+    const input = this.input(spec, dto);
+    const missing = spec.required.filter((f) => input[f] === undefined);
     if (missing.length > 0) {
       throw commonError(CommonErrorCode.ValidationFailed, 'Request validation failed.', {
-        errors: missing.map((path) => ({ path, message: `${path} is required` })),
+        errors: missing.map((path) => ({ path, message: `${path} is required for ${spec.kind}` })),
       });
     }
-    this.checkIssuer(dto.issuer!);
     const id = randomUUID();
-    const config: OidcConfig = {
-      issuer: dto.issuer!.replace(/\/$/, ''),
-      clientId: dto.clientId!,
-      idTokenAlg: dto.idTokenAlg ?? 'RS256',
-      redirectUris: dto.redirectUris!,
-      groupsClaim: dto.groupsClaim ?? 'groups',
+    const config: StoredConfig = {
+      ...(await spec.build(input, undefined, { allowHttp: this.allowHttp })),
+      redirectUris: dto.redirectUris ?? [],
       roleMapping: dto.roleMapping ?? [],
       defaultRole: dto.defaultRole ?? null,
     };
     const row = await this.db.tenant(tenantId, async (tx) => {
       const [created] = await tx.query<Row>(
         `INSERT INTO sso_connections (tenant_id, id, kind, name, enabled, config, secret_enc)
-         VALUES ($1, $2, 'oidc', $3, $4, $5::jsonb, $6) RETURNING *`,
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING *`,
         [
           tenantId,
           id,
+          spec.kind,
           dto.name,
           dto.enabled ?? true,
           JSON.stringify(config),
-          this.seal(tenantId, id, dto.clientSecret),
+          this.seal(tenantId, id, this.secretOf(spec, input)),
         ],
       );
       await this.outbox.record(tx, tenantId, 'sso_connection.created', {
         connectionId: id,
-        kind: 'oidc',
-        issuer: config.issuer,
+        kind: spec.kind,
+        name: dto.name,
       });
       return created;
     });
@@ -127,16 +124,14 @@ export class SsoConnectionsService {
   }
 
   async update(tenantId: string, slug: string, id: string, dto: UpdateSsoConnectionDto) {
-    if (dto.issuer) this.checkIssuer(dto.issuer);
     const row = await this.db.tenant(tenantId, async (tx) => {
       const current = await this.find(tx, id, true);
-      const config: OidcConfig = {
+      const spec: SsoKindSpec<object> = SSO_KIND_SPECS[current.kind];
+      const input = this.input(spec, dto);
+      const config: StoredConfig = {
         ...current.config,
-        ...(dto.issuer ? { issuer: dto.issuer.replace(/\/$/, '') } : {}),
-        ...(dto.clientId ? { clientId: dto.clientId } : {}),
-        ...(dto.idTokenAlg ? { idTokenAlg: dto.idTokenAlg } : {}),
+        ...(await spec.build(input, current.config, { allowHttp: this.allowHttp })),
         ...(dto.redirectUris ? { redirectUris: dto.redirectUris } : {}),
-        ...(dto.groupsClaim ? { groupsClaim: dto.groupsClaim } : {}),
         ...(dto.roleMapping ? { roleMapping: dto.roleMapping } : {}),
         ...(dto.defaultRole !== undefined ? { defaultRole: dto.defaultRole } : {}),
       };
@@ -149,14 +144,12 @@ export class SsoConnectionsService {
           dto.name ?? null,
           dto.enabled ?? null,
           JSON.stringify(config),
-          this.seal(tenantId, id, dto.clientSecret),
+          this.seal(tenantId, id, this.secretOf(spec, input)),
         ],
       );
       await this.outbox.record(tx, tenantId, 'sso_connection.updated', {
         connectionId: id,
-        changed: Object.entries(dto)
-          .filter(([, v]) => v !== undefined)
-          .map(([k]) => k),
+        changed: Object.keys(input),
       });
       return updated;
     });
@@ -171,7 +164,7 @@ export class SsoConnectionsService {
     });
   }
 
-  /** For the login flow: the connection with its secret opened. */
+  /** For the login flows: the connection with its secret opened. */
   async load(tx: Tx, tenantId: string, id: string): Promise<SsoConnection> {
     const row = await this.find(tx, id, false);
     return {
@@ -181,17 +174,36 @@ export class SsoConnectionsService {
       name: row.name,
       enabled: row.enabled,
       config: row.config,
-      clientSecret: row.secret_enc
+      secret: row.secret_enc
         ? this.requireBox().open(row.secret_enc, aad(tenantId, row.id)).toString('utf8')
         : null,
     };
   }
 
-  private checkIssuer(issuer: string): void {
-    if (issuer.startsWith('https://') || this.allowHttp) return;
-    throw commonError(CommonErrorCode.ValidationFailed, 'Request validation failed.', {
-      errors: [{ path: 'issuer', message: 'issuer must be an https URL' }],
-    });
+  /** The request's fields that were sent, refusing any that belong to another kind. */
+  private input(spec: SsoKindSpec<object>, dto: object): Record<string, unknown> {
+    const own = new Set(spec.fields);
+    const input: Record<string, unknown> = {};
+    const foreign: string[] = [];
+    for (const [key, value] of Object.entries(dto)) {
+      if (value === undefined) continue;
+      if (!COMMON_FIELDS.has(key) && !own.has(key)) foreign.push(key);
+      input[key] = value;
+    }
+    if (foreign.length > 0) {
+      throw commonError(CommonErrorCode.ValidationFailed, 'Request validation failed.', {
+        errors: foreign.map((path) => ({
+          path,
+          message: `${path} is not a setting of ${spec.kind} connections`,
+        })),
+      });
+    }
+    return input;
+  }
+
+  private secretOf(spec: SsoKindSpec<object>, input: Record<string, unknown>): string | undefined {
+    const value = spec.secretField ? input[spec.secretField] : undefined;
+    return typeof value === 'string' ? value : undefined;
   }
 
   private seal(tenantId: string, id: string, secret: string | undefined): Buffer | null {
@@ -220,21 +232,18 @@ export class SsoConnectionsService {
   }
 
   private toView(row: Row, slug: string): SsoConnectionView {
+    const spec: SsoKindSpec<object> = SSO_KIND_SPECS[row.kind];
+    const baseUrl = this.baseUrl(slug, row.id);
     return {
       id: row.id,
       kind: row.kind,
       name: row.name,
       enabled: row.enabled,
-      issuer: row.config.issuer,
-      clientId: row.config.clientId,
-      clientSecretSet: row.secret_enc !== null,
-      idTokenAlg: row.config.idTokenAlg,
       redirectUris: row.config.redirectUris,
-      groupsClaim: row.config.groupsClaim,
       roleMapping: row.config.roleMapping,
       defaultRole: row.config.defaultRole,
-      loginUrl: `${this.publicUrl}/v1/auth/${slug}/${row.id}/login`,
-      callbackUrl: this.callbackUrl(slug, row.id),
+      loginUrl: `${baseUrl}/login`,
+      ...spec.view(row.config, { baseUrl, secretSet: row.secret_enc !== null }),
       createdAt: row.created_at.toISOString(),
       updatedAt: row.updated_at.toISOString(),
     };
