@@ -38,6 +38,35 @@ function processCpuMs(pid: number): number | null {
   }
 }
 
+/** The process and its descendants (an API_PROCESSES primary and its workers), by ppid from /proc. */
+function processTree(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After "pid (comm) ", field 4 (ppid) is index 1.
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process went away
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, ppid] of parentOf) if (ppid === tree[i]) tree.push(pid);
+  }
+  return tree;
+}
+
+/** Sum of a per-process reading over a process tree; null when the root is gone. */
+function treeSum(root: number, read: (pid: number) => number | null): number | null {
+  const first = read(root);
+  if (first === null) return null;
+  return processTree(root)
+    .slice(1)
+    .reduce((sum, pid) => sum + (read(pid) ?? 0), first);
+}
+
 /** Write syscalls a process has made (write, writev...): one per HTTP response or SQL statement sent. */
 function writeSyscalls(pid: number): number | null {
   try {
@@ -105,8 +134,8 @@ export function cpuSnapshot(src: CpuSources): CpuSnapshot | null {
   const self = process.cpuUsage();
   return {
     at: performance.now(),
-    server: src.serverPid === undefined ? null : processCpuMs(src.serverPid),
-    serverWrites: src.serverPid === undefined ? null : writeSyscalls(src.serverPid),
+    server: src.serverPid === undefined ? null : treeSum(src.serverPid, processCpuMs),
+    serverWrites: src.serverPid === undefined ? null : treeSum(src.serverPid, writeSyscalls),
     postgres: postgresCpuMs(src.database),
     loadgen: src.loadgenPid === undefined ? null : processCpuMs(src.loadgenPid),
     self: (self.user + self.system) / 1000,

@@ -14,6 +14,8 @@ export interface BenchOptions {
   readmeOnly: boolean;
   /** Directory for a V8 CPU profile of the server (node --cpu-prof); such a run never touches README. */
   profileDir: string | undefined;
+  /** API_PROCESSES of the second server the rate-limiting rows are repeated on (1: no second server). */
+  clusterProcesses: number;
   /** How it was invoked, for the record. */
   command: string;
 }
@@ -42,13 +44,15 @@ export interface Profile {
   searchConcurrency: number;
 }
 
-const USAGE = `Usage: npm run bench -- [--quick] [--smoke] [--out <file>] [--keep-db] [--profile <dir>] [--ef200] [--readme]
+const USAGE = `Usage: npm run bench -- [--quick] [--smoke] [--out <file>] [--keep-db] [--profile <dir>] [--ef200] [--processes <n>] [--readme]
   --quick    10k vectors, 100 tenants, 3 s runs (under 2 minutes)
   --smoke    a tiny data set (500 vectors, 5 tenants, 2 s runs) to check the harness works
   --out      results file (default bench/results.json, bench/results-smoke.json with --smoke);
              README.md is rewritten only when --out, --smoke and --profile are all absent
   --keep-db  keep the bench database afterwards (it is dropped at the next start anyway); its name is
              QUIVER_BENCH_DB, else <QUIVER_TEST_DB>_bench, else quiver_bench (+ _smoke for --smoke)
+  --processes  the rate-limiting rows again on a second server with API_PROCESSES=<n> (default 2;
+             1 skips it)
   --ef200    also measure approximate search with efSearch 200 (automatic when recall < 0.95)
   --readme   run nothing: rewrite README.md's Performance section from bench/results.json
   --profile  write a V8 CPU profile of the server into <dir> (skews the numbers; README untouched)`;
@@ -64,6 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       readme: { type: 'boolean', default: false },
       ef200: { type: 'boolean', default: false },
       profile: { type: 'string' },
+      processes: { type: 'string', default: '2' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -79,6 +84,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     );
   }
   const smoke = values.smoke ?? false;
+  const clusterProcesses = Number(values.processes);
+  if (!Number.isInteger(clusterProcesses) || clusterProcesses < 1 || clusterProcesses > 64) {
+    throw new Error('--processes takes a whole number from 1 to 64');
+  }
   return {
     mode: values.quick || smoke ? 'quick' : 'full',
     smoke,
@@ -91,6 +100,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     readmeOnly: values.readme ?? false,
     ef200: values.ef200 ?? false,
     profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
+    clusterProcesses,
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
   };
 }

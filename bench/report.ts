@@ -150,7 +150,9 @@ export function readmeSection(r: BenchResults): string {
       `load average ${m.loadAverageStart.map((x) => num(x, 2)).join(' / ')} at the start ` +
       `(other work on the machine skews the numbers). ${r.serverProcesses} API server process ` +
       `(\`${r.server.command}\`, NODE_ENV=production, LOG_REQUESTS=false, LOG_LEVEL=warn, default pool of 10 ` +
-      `connections); the load generator (a separate process: autocannon for the API, a pg Pool for the raw SQL ` +
+      `connections); rows labelled "N api processes" ran on a second server of the same code started with ` +
+      `API_PROCESSES=N (node cluster workers sharing the port; its CPU column sums the workers); ` +
+      `the load generator (a separate process: autocannon for the API, a pg Pool for the raw SQL ` +
       `baselines), PostgreSQL 15 and Redis share the same machine. Each row: ${r.durations.warmupSeconds} s ` +
       `warm-up, then ${r.durations.runSeconds} s measured; req/s counts 2xx responses (committed ` +
       `transactions for raw SQL); errors are non-2xx + socket errors (+ failed transactions).`,

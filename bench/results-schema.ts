@@ -33,7 +33,7 @@ export const ErrorCountsSchema = z.object({
  * many cores everything outside the bench (other people's work, the OS) kept busy meanwhile.
  */
 export const CpuUsageSchema = z.object({
-  /** The API server process (idle during raw SQL rows). */
+  /** The API server: its process and, under API_PROCESSES > 1, its workers (idle during raw SQL rows). */
   serverUsPerRequest: z.number().nullable(),
   /**
    * Write syscalls of the server per request (/proc/<pid>/io syscw): one per HTTP response plus one per
@@ -90,6 +90,8 @@ export const RowSchema = z
     /** http: through the API with autocannon; sql: pg Pool from the load-generator process. */
     via: z.enum(['http', 'sql']).nullable(),
     concurrency: z.number().int().positive().nullable(),
+    /** API processes of the server that answered (API_PROCESSES); raw SQL rows say 1. */
+    serverProcesses: z.number().int().positive(),
     result: MeasurementSchema.nullable(),
     baselines: z.array(BaselineRefSchema),
   })
@@ -165,7 +167,7 @@ export const BenchResultsSchema = z.object({
   command: z.string().min(1),
   mode: z.enum(['full', 'quick']),
   smoke: z.boolean(),
-  /** API server processes the load was served by. */
+  /** API processes of the main server (rows that used another server say so in their own field). */
   serverProcesses: z.number().int().positive(),
   server: z.object({
     command: z.string(),

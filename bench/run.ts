@@ -197,6 +197,7 @@ async function main(opts: BenchOptions): Promise<void> {
       db,
       measureEf200: opts.ef200,
       cpu: { serverPid: srv.pid, loadgenPid: loadgen.pid, database: db.name },
+      serverProcesses: 1,
       data: new ClusteredData(
         { dimension: profile.dimension, clusters: profile.clusters, spread: profile.spread },
         profile.seed,
@@ -212,6 +213,33 @@ async function main(opts: BenchOptions): Promise<void> {
     await tenantContext(ctx, main);
     await validation(ctx);
     await rateLimiting(ctx);
+    if (opts.clusterProcesses > 1) {
+      // The same rows on a second server of the same code with API_PROCESSES workers sharing one
+      // port (and Redis); the first server idles meanwhile.
+      const n = opts.clusterProcesses;
+      const clusterLog = path.join(os.tmpdir(), `quiver-bench-${db.name}.cluster.log`);
+      log(`starting a second server with API_PROCESSES=${n} (log: ${clusterLog})`);
+      const clusterSrv = await Server.start({
+        db,
+        port: await freePort(),
+        platformToken,
+        encryptionKey,
+        logFile: clusterLog,
+        queuePrefix: profile.queuePrefix,
+        processes: n,
+      });
+      try {
+        await rateLimiting({
+          ...ctx,
+          api: new ApiClient(clusterSrv.origin, platformToken),
+          cpu: { ...ctx.cpu, serverPid: clusterSrv.pid },
+          serverProcesses: n,
+        });
+      } finally {
+        await clusterSrv.stop();
+        log('second server stopped');
+      }
+    }
     notBuilt(ctx);
     const search = await vectorSearch(ctx, main);
     const scale = await tenantsAtScale(ctx);

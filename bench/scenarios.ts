@@ -38,6 +38,8 @@ export interface BenchContext {
   measureEf200: boolean;
   /** Which processes' CPU the rows account for. */
   cpu: CpuSources;
+  /** API_PROCESSES of the server ctx.api talks to. */
+  serverProcesses: number;
   data: ClusteredData;
   rows: Row[];
   goals: Goal[];
@@ -90,7 +92,14 @@ async function httpRow(
     bodies: spec.bodies,
     seed: ctx.profile.seed + ctx.rows.length,
   });
-  return pushRow(ctx, { ...spec, status: 'measured', via: 'http', result, baselines: [] });
+  return pushRow(ctx, {
+    ...spec,
+    status: 'measured',
+    via: 'http',
+    serverProcesses: ctx.serverProcesses,
+    result,
+    baselines: [],
+  });
 }
 
 async function sqlRow(
@@ -109,7 +118,14 @@ async function sqlRow(
     vectorPool: spec.vectorPool,
     seed: ctx.profile.seed + ctx.rows.length,
   });
-  return pushRow(ctx, { ...spec, status: 'measured', via: 'sql', result, baselines: [] });
+  return pushRow(ctx, {
+    ...spec,
+    status: 'measured',
+    via: 'sql',
+    serverProcesses: 1,
+    result,
+    baselines: [],
+  });
 }
 
 function pushRow(ctx: BenchContext, row: Row): Row {
@@ -271,11 +287,15 @@ const ENFORCED_LIMIT_PER_SECOND = 500;
  *   limit x measured seconds (goal: within 1%), and the rest 429.
  */
 export async function rateLimiting(ctx: BenchContext): Promise<void> {
-  const open = await createTenant(ctx.api, 'bench-rate-open', 'c', 2);
+  const n = ctx.serverProcesses;
+  // Rows and goals of a cluster server are told apart by suffix and label.
+  const sfx = n > 1 ? `-${n}p` : '';
+  const procs = n > 1 ? `, ${n} api processes` : '';
+  const open = await createTenant(ctx.api, `bench-rate-open${sfx}`, 'c', 2);
   const throughput = await httpRow(ctx, {
-    id: 'rate-limiting',
+    id: `rate-limiting${sfx}`,
     group: 'rate limiting',
-    label: 'GET /v1/whoami, limiter on, never refusing',
+    label: `GET /v1/whoami, limiter on, never refusing${procs}`,
     description:
       'API key (cached), tenant policy decided in Redis (one EVALSHA over the tenant-wide and ' +
       'read-class windows) with limits far above the offered load, then the handler (no database).',
@@ -288,9 +308,10 @@ export async function rateLimiting(ctx: BenchContext): Promise<void> {
   goal(
     ctx,
     {
-      id: 'rate-limiting-goal',
+      id: `rate-limiting-goal${sfx}`,
       description:
-        'Requests/s one tenant sustains through the full guard stack with Redis rate limiting, 1 api process',
+        'Requests/s one tenant sustains through the full guard stack with Redis rate limiting, ' +
+        (n > 1 ? `${n} api processes (API_PROCESSES=${n})` : '1 api process'),
       target: '>= 12,000 req/s',
       value: throughput.result?.requestsPerSecond ?? null,
       unit: 'req/s',
@@ -298,16 +319,16 @@ export async function rateLimiting(ctx: BenchContext): Promise<void> {
     (v) => v >= 12_000,
   );
 
-  const limited = await createTenant(ctx.api, 'bench-rate-limited', 'c', 2);
+  const limited = await createTenant(ctx.api, `bench-rate-limited${sfx}`, 'c', 2);
   // Only the read class is limited; the tenant-wide rules stay out of reach.
   await ctx.api.setRateLimits(limited.id, {
     ...NO_REFUSALS,
     read: [{ limit: ENFORCED_LIMIT_PER_SECOND, window: '1s' }],
   });
   const enforced = await httpRow(ctx, {
-    id: 'rate-limiting-enforced',
+    id: `rate-limiting-enforced${sfx}`,
     group: 'rate limiting',
-    label: `GET /v1/whoami over a ${ENFORCED_LIMIT_PER_SECOND}/s limit`,
+    label: `GET /v1/whoami over a ${ENFORCED_LIMIT_PER_SECOND}/s limit${procs}`,
     description:
       `The same route for a tenant whose read limit is ${ENFORCED_LIMIT_PER_SECOND} per second, at full ` +
       'speed: req/s counts the admitted (2xx), errors are the 429s the limiter answered.',
@@ -323,10 +344,10 @@ export async function rateLimiting(ctx: BenchContext): Promise<void> {
   goal(
     ctx,
     {
-      id: 'rate-limiting-accuracy',
+      id: `rate-limiting-accuracy${sfx}`,
       description:
         `Admitted requests / (limit x measured seconds) at ${ENFORCED_LIMIT_PER_SECOND}/s under overload ` +
-        '(every other answer a 429)',
+        `(every other answer a 429)${n > 1 ? `, ${n} api processes sharing the limit` : ''}`,
       target: '1 +- 0.01',
       value: r && expected > 0 ? Math.round((r.requests / expected) * 10_000) / 10_000 : null,
       unit: '',
@@ -435,6 +456,7 @@ export function notBuilt(ctx: BenchContext): void {
       status: 'not built',
       via: null,
       concurrency: null,
+      serverProcesses: 1,
       result: null,
       baselines: [],
     });

@@ -19,14 +19,20 @@ export interface ServerOptions {
   logFile: string;
   /** When set, the server runs with --cpu-prof and writes its profile here at exit. */
   profileDir?: string;
+  /** API_PROCESSES: above 1 the server is a primary with that many workers. Default 1. */
+  processes?: number;
 }
 
 /** The server's environment as the bench sets it. Everything else Quiver reads is left unset. */
 export function serverEnv(
-  opts: Pick<ServerOptions, 'db' | 'port' | 'platformToken' | 'encryptionKey' | 'queuePrefix'>,
+  opts: Pick<
+    ServerOptions,
+    'db' | 'port' | 'platformToken' | 'encryptionKey' | 'queuePrefix' | 'processes'
+  >,
 ): Record<string, string> {
   return {
     NODE_ENV: 'production',
+    API_PROCESSES: String(opts.processes ?? 1),
     LOG_REQUESTS: 'false',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
@@ -46,6 +52,7 @@ const QUIVER_SETTINGS = [
   'NODE_ENV',
   'PORT',
   'HOST',
+  'API_PROCESSES',
   'LOG_LEVEL',
   'LOG_REQUESTS',
   'DATABASE_URL',

@@ -1,16 +1,29 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { exitIfShutdownHangs } from './common/shutdown';
+import { runPrimary } from './cluster/primary';
 import { AppConfig } from './config/app-config';
 import { ConfigError } from './config/config.schema';
 import { DATABASE_CONNECTION, DatabaseConnection } from './database/database.module';
 import { JobsService } from './jobs/jobs.service';
 import { PlatformAuthService } from './platform/platform-auth.service';
 
-/** The api entry point: HTTP on PORT. With no REDIS_URL it also runs the jobs in-process. */
+/**
+ * The api entry point: HTTP on PORT. With no REDIS_URL it also runs the jobs in-process. With
+ * API_PROCESSES > 1 this process supervises that many workers, each running the same app.
+ */
 async function bootstrap(): Promise<void> {
   const config = AppConfig.fromEnvironment();
+  if (cluster.isPrimary && config.env.API_PROCESSES > 1) {
+    runPrimary({
+      processes: config.env.API_PROCESSES,
+      shutdownTimeoutMs: config.env.SHUTDOWN_TIMEOUT_MS,
+      logLevel: config.env.LOG_LEVEL,
+    });
+    return;
+  }
   const app = await createApp(config);
   exitIfShutdownHangs(config.env.SHUTDOWN_TIMEOUT_MS);
   await app.get(PlatformAuthService).bootstrap();

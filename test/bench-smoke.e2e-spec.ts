@@ -30,6 +30,8 @@ describe('npm run bench -- --quick --smoke', () => {
       'bare',
       'rate-limiting',
       'rate-limiting-enforced',
+      'rate-limiting-2p',
+      'rate-limiting-enforced-2p',
       'validation-unguarded',
       'validation-full',
       'search-exact',
@@ -46,6 +48,10 @@ describe('npm run bench -- --quick --smoke', () => {
     const enforced = rows.get('rate-limiting-enforced')!.result!;
     expect(Object.keys(enforced.statusCodes).sort()).toEqual(['200', '429']);
     expect(results.goals.find((g) => g.id === 'rate-limiting-accuracy')?.value).not.toBeNull();
+    // The same on the API_PROCESSES=2 server: the workers share one limit through Redis.
+    const enforced2 = rows.get('rate-limiting-enforced-2p')!;
+    expect(enforced2.serverProcesses).toBe(2);
+    expect(Object.keys(enforced2.result!.statusCodes).sort()).toEqual(['200', '429']);
     expect(results.recall.atDefault).toBeGreaterThan(0);
     expect(results.recall.atDefault).toBeLessThanOrEqual(1);
   }, 240_000);

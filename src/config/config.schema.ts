@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseEntry } from '@libs/net';
 
@@ -29,6 +30,10 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65535).default('3000'),
   HOST: z.string().min(1).default('0.0.0.0'),
+  API_PROCESSES: z
+    .union([z.literal('auto'), int(1, 64)])
+    .default('1')
+    .transform((v) => (v === 'auto' ? availableParallelism() : v)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: bool.default('true'),
   DATABASE_URL: postgresUrl.optional(),
@@ -127,5 +132,13 @@ export function parseEnv(source: NodeJS.ProcessEnv): Env {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return result.data;
+  const env = result.data;
+  if (env.API_PROCESSES > 1 && (!env.DATABASE_URL || !env.REDIS_URL)) {
+    // Embedded PostgreSQL lives in one process, and without Redis the replay cache, login state and
+    // in-process jobs would be per process: several api processes need both servers.
+    throw new ConfigError(
+      'Invalid configuration:\n  API_PROCESSES: more than one api process needs DATABASE_URL and REDIS_URL',
+    );
+  }
+  return env;
 }

@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
+import cluster from 'node:cluster';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, register, Registry } from 'prom-client';
 import { TENANT_ON_RAW_REQUEST } from '@app/common/logging';
+import { clusterMetrics, joinClusterMetrics } from '@app/cluster/cluster-metrics';
 import { AppConfig } from '@app/config/app-config';
 import { JobsService } from '@app/jobs/jobs.service';
 
@@ -22,10 +24,12 @@ export class MetricsService {
   private readonly quotaRejections: Counter<'resource'>;
   private readonly tenantLabels = new Set<string>();
   private readonly maxTenantLabels: number;
+  private readonly inCluster = cluster.isWorker;
 
   constructor(config: AppConfig, jobs: JobsService) {
     this.maxTenantLabels = config.env.METRICS_TENANT_LABELS;
     collectDefaultMetrics({ register: this.registry, prefix: 'quiver_' });
+    if (this.inCluster) joinClusterMetrics([this.registry, register]);
     this.requests = new Counter({
       name: 'quiver_http_requests_total',
       help: 'HTTP requests by route pattern, method and status code (and tenant, when enabled)',
@@ -78,8 +82,12 @@ export class MetricsService {
     this.quotaRejections.inc({ resource });
   }
 
-  /** This app's metrics, plus those other modules keep in prom-client's default registry. */
+  /**
+   * This app's metrics, plus those other modules keep in prom-client's default registry. Under
+   * API_PROCESSES > 1, those of every worker of the server, summed by the primary.
+   */
   metrics(): Promise<string> {
+    if (this.inCluster) return clusterMetrics();
     return Registry.merge([this.registry, register]).metrics();
   }
 

@@ -1,0 +1,72 @@
+import cluster, { type Worker } from 'node:cluster';
+import pino from 'pino';
+import { serveClusterMetrics } from './cluster-metrics';
+
+/** More unplanned exits than this within RESTART_WINDOW_MS and the primary gives up. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+
+export interface PrimaryOptions {
+  processes: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+}
+
+/**
+ * API_PROCESSES > 1: this process only supervises. It forks that many api workers, which share the
+ * listening port (the primary hands out connections round robin); a worker that dies after it came up
+ * is replaced, one that dies before it ever listened (bad configuration, database away) stops the
+ * whole server with an error, as a single process would. SIGTERM / SIGINT go to every worker, which
+ * shut down gracefully; the primary exits when they are gone.
+ */
+export function runPrimary(opts: PrimaryOptions): void {
+  const log = pino({ name: 'QuiverPrimary', level: opts.logLevel });
+  const exits: number[] = [];
+  const listening = new WeakSet<Worker>();
+  let stopping = false;
+  let exitCode = 0;
+
+  serveClusterMetrics();
+  cluster.on('listening', (worker) => listening.add(worker));
+  cluster.on('exit', (worker, code, signal) => {
+    const remaining = Object.keys(cluster.workers ?? {}).length;
+    if (stopping) {
+      if (remaining === 0) process.exit(exitCode);
+      return;
+    }
+    const why = signal ?? `code ${code}`;
+    if (!listening.has(worker)) {
+      log.error({ pid: worker.process.pid, exit: why }, 'an api worker failed to start; stopping');
+      stop(1);
+      return;
+    }
+    const now = Date.now();
+    exits.push(now);
+    while (exits.length > 0 && exits[0] < now - RESTART_WINDOW_MS) exits.shift();
+    if (exits.length > MAX_RESTARTS) {
+      log.error({ exits: exits.length }, 'api workers keep exiting; stopping');
+      stop(1);
+      return;
+    }
+    log.warn({ pid: worker.process.pid, exit: why }, 'an api worker exited; starting another');
+    cluster.fork();
+  });
+
+  function stop(code: number): void {
+    if (stopping) return;
+    stopping = true;
+    exitCode = code;
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) process.exit(exitCode);
+    for (const w of workers) w?.process.kill('SIGTERM');
+    setTimeout(() => {
+      log.error('api workers did not stop in time; killing them');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      process.exit(1);
+    }, opts.shutdownTimeoutMs + 5_000).unref();
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop(0));
+  for (let i = 0; i < opts.processes; i++) cluster.fork();
+  log.info({ processes: opts.processes }, 'started api workers');
+}
