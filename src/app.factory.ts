@@ -1,9 +1,4 @@
-import {
-  Logger as NestLogger,
-  RequestMethod,
-  ValidationError,
-  ValidationPipe,
-} from '@nestjs/common';
+import { Logger as NestLogger, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -13,8 +8,8 @@ import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { TenantContext } from './common/context/tenant-context';
-import { CommonErrorCode, commonError } from './common/errors/common-errors';
 import { ProblemFilter, sendProblem, toAppException } from './common/errors/problem.filter';
+import { AppValidationPipe } from './common/validation/app-validation.pipe';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
 import { UsageRecorder } from './quotas/usage-recorder';
@@ -34,17 +29,6 @@ function requestId(raw: IncomingMessage): string {
   const id = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
   (raw as IncomingMessage & { id?: string }).id = id;
   return id;
-}
-
-function validationErrors(
-  errors: ValidationError[],
-  parent = '',
-): Array<{ path: string; message: string }> {
-  return errors.flatMap((e) => {
-    const path = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((message) => ({ path, message }));
-    return [...own, ...validationErrors(e.children ?? [], path)];
-  });
 }
 
 export function openApiDocument(app: NestFastifyApplication): OpenAPIObject {
@@ -123,23 +107,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     ],
   });
   app.useGlobalFilters(new ProblemFilter());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      exceptionFactory: (errors) => {
-        const list = validationErrors(errors);
-        return commonError(
-          CommonErrorCode.ValidationFailed,
-          list.map((e) => `${e.path}: ${e.message}`).join('; '),
-          {
-            errors: list,
-          },
-        );
-      },
-    }),
-  );
+  app.useGlobalPipes(new AppValidationPipe());
   app.enableShutdownHooks();
 
   SwaggerModule.setup('docs', app, () => openApiDocument(app), {

@@ -102,7 +102,6 @@ export class AuthGuard implements CanActivate {
     });
     rememberTenantForLog(req.raw, key.tenantId);
     rememberCaller(req, { tenantId: key.tenantId, rateLimits: key.rateLimits, key });
-    this.logger.debug({ keyId: key.keyId }, 'api key accepted');
     return true;
   }
 

@@ -31,7 +31,10 @@ export class KeyInvalidationService implements OnModuleInit, OnApplicationShutdo
 
   async onModuleInit(): Promise<void> {
     if (!this.redis) return;
-    this.subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+    this.subscriber = this.redis.duplicate({
+      enableOfflineQueue: true,
+      enableAutoPipelining: false,
+    });
     this.subscriber.on('error', (err) =>
       this.logger.warn({ err }, 'invalidation subscriber error'),
     );

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { fastCheck } from '@app/common/validation/app-validation.pipe';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -169,3 +170,41 @@ export class SearchResult {
   @ApiProperty({ enum: ['exact', 'approximate'] })
   mode!: 'exact' | 'approximate';
 }
+
+const SEARCH_FIELDS = new Set([
+  'vector',
+  'topK',
+  'filter',
+  'mode',
+  'efSearch',
+  'includeValues',
+  'includeMetadata',
+]);
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const intIn = (v: unknown, min: number, max: number) =>
+  v === undefined || (Number.isInteger(v) && (v as number) >= min && (v as number) <= max);
+
+/**
+ * True only for a plain search body that SearchDto's rules certainly accept: known fields only, each
+ * absent or of its type and range. Null, extra fields and anything doubtful return false, and the
+ * body goes through class-validator instead (which then answers with its usual errors).
+ */
+export function searchBodyCertainlyValid(value: unknown): boolean {
+  if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key of Object.keys(value)) if (!SEARCH_FIELDS.has(key)) return false;
+  const { vector, topK, filter, mode, efSearch, includeValues, includeMetadata } = value;
+  return (
+    Array.isArray(vector) &&
+    intIn(topK, 1, 1000) &&
+    intIn(efSearch, 1, 1000) &&
+    (filter === undefined || isRecord(filter)) &&
+    (mode === undefined || mode === 'auto' || mode === 'exact' || mode === 'approximate') &&
+    (includeValues === undefined || typeof includeValues === 'boolean') &&
+    (includeMetadata === undefined || typeof includeMetadata === 'boolean')
+  );
+}
+
+// The search route is the hot path: its bodies skip class-transformer when certainly valid.
+fastCheck(SearchDto, searchBodyCertainlyValid);
