@@ -137,7 +137,9 @@ describe('cross-tenant isolation over HTTP', () => {
   let b: Seeded;
 
   beforeAll(async () => {
-    api = await startApp();
+    // Usage is flushed at shutdown only: a timed flush of the snapshots' own requests would change
+    // the usage rows between "before" and "after".
+    api = await startApp({ USAGE_FLUSH_INTERVAL_MS: '3600000' });
     owner = await ownerClient();
     // One after the other: concurrent collection creation is its own test (isolation-pool).
     a = await seedTenant(api, 'a', 3);
