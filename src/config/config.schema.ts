@@ -74,6 +74,7 @@ export const envSchema = z.object({
     .refine((u) => /^https?:\/\/[^/]+$/.test(u.replace(/\/$/, '')), 'must be an origin, no path')
     .optional(),
   SSO_ALLOW_HTTP_ISSUERS: bool.default('false'),
+  SAML_CLOCK_SKEW_SECONDS: int(0, 300).default('60'),
   AUTH_REFRESH_PER_MINUTE: int(0, 100_000).default('60'),
   RATE_LIMIT_ENABLED: bool.default('true'),
   RATE_LIMIT_REDIS_DOWN: z.enum(['open', 'closed']).default('open'),

@@ -59,6 +59,9 @@ export class OidcConnectionView {
   @ApiPropertyOptional({ enum: ID_TOKEN_ALGS })
   idTokenAlg!: string;
   groupsClaim!: string;
-  /** The redirect URI to register at the identity provider (exact). */
+  /**
+   * The URL to register at the identity provider (exact): OIDC's redirect URI, SAML's Assertion
+   * Consumer Service.
+   */
   callbackUrl!: string;
 }

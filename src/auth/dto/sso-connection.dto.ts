@@ -16,6 +16,7 @@ import {
 import { ROLES, type Role } from '../roles';
 import { SSO_KINDS, type SsoKind } from '../sso/sso-kind-registry';
 import { OidcConnectionFields, OidcConnectionView, URL_OPTIONS } from './oidc-connection.dto';
+import { SamlConnectionFields, SamlConnectionView } from './saml-connection.dto';
 
 export class RoleMappingDto {
   /** A group name as the identity provider sends it. @example "quiver-admins" */
@@ -65,7 +66,7 @@ export class SsoCommonFields {
 }
 
 /** Every kind's own fields; a connection takes only those of its kind (others are refused). */
-class SsoKindFields extends IntersectionType(OidcConnectionFields) {}
+class SsoKindFields extends IntersectionType(OidcConnectionFields, SamlConnectionFields) {}
 
 export class CreateSsoConnectionDto extends IntersectionType(SsoCommonFields, SsoKindFields) {
   @ApiProperty({ enum: SSO_KINDS })
@@ -95,6 +96,7 @@ class SsoConnectionCommonView {
 export class SsoConnectionView extends IntersectionType(
   SsoConnectionCommonView,
   PartialType(OidcConnectionView),
+  PartialType(SamlConnectionView),
 ) {}
 
 export class SsoConnectionList {

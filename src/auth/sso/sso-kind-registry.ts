@@ -1,4 +1,5 @@
 import { OIDC_KIND } from '../oidc/oidc-kind';
+import { SAML_KIND } from '../saml/saml-kind';
 
 /**
  * Every kind of SSO connection and its spec. A new kind (its DTO fields, config and view) registers
@@ -6,6 +7,7 @@ import { OIDC_KIND } from '../oidc/oidc-kind';
  */
 export const SSO_KIND_SPECS = {
   oidc: OIDC_KIND,
+  saml: SAML_KIND,
 } as const;
 
 export type SsoKind = keyof typeof SSO_KIND_SPECS;
