@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { acceptSamlForms } from './auth/saml/saml-form-parser';
 import { TenantContext } from './common/context/tenant-context';
 import { ProblemFilter, sendProblem, toAppException } from './common/errors/problem.filter';
 import { AppValidationPipe } from './common/validation/app-validation.pipe';
@@ -117,7 +118,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   await app.init();
   // The API speaks JSON only. Fastify parses text/plain and Nest's adapter urlencoded forms by
-  // default; without a parser such bodies get 415. (SAML's form POST will bring its own parser.)
+  // default; without a parser such bodies get 415. The SAML ACS is the one route that takes a form,
+  // and its parser answers every other route with the same 415.
   fastify.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
+  acceptSamlForms(fastify);
   return app;
 }

@@ -4,6 +4,8 @@ import { AuthController } from './auth.controller';
 import { AuthSettingsController } from './auth-settings.controller';
 import { LoginStateStore } from './login-state.store';
 import { OidcLoginService } from './oidc/oidc-login.service';
+import { SamlLoginService } from './saml/saml-login.service';
+import { SamlStateStore } from './saml/saml-state.store';
 import { SecurityEventsController } from './security-events.controller';
 import { SsoConnectionsController, SsoLoginController } from './sso/sso.controller';
 import { SsoConnectionsService } from './sso/sso-connections.service';
@@ -33,6 +35,8 @@ import { UsersService } from './users.service';
     SsoConnectionsService,
     SsoLoginService,
     OidcLoginService,
+    SamlStateStore,
+    SamlLoginService,
   ],
   exports: [SessionsService, SigningKeysService],
 })

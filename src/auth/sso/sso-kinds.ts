@@ -46,6 +46,11 @@ export interface ExternalIdentity {
 export interface RedirectLoginStart {
   url: string;
   loginId: string;
+  /**
+   * The provider answers with a cross-site form POST (SAML's HTTP-POST binding): over https the
+   * login cookie is then SameSite=None, or the browser would not send it back with the POST.
+   */
+  crossSitePost?: boolean;
 }
 
 /** A kind whose sign-in runs through the browser (OIDC, SAML): GET .../login dispatches to it. */

@@ -13,8 +13,11 @@ import {
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
+  ApiConsumes,
   ApiFoundResponse,
   ApiNotFoundResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
@@ -40,6 +43,7 @@ import {
   UpdateSsoConnectionDto,
 } from '../dto/sso-connection.dto';
 import { OidcLoginService } from '../oidc/oidc-login.service';
+import { SamlLoginService } from '../saml/saml-login.service';
 import { SsoConnectionsService } from './sso-connections.service';
 import type { SsoKind } from './sso-kind-registry';
 import type { RedirectLogin } from './sso-kinds';
@@ -65,9 +69,10 @@ export class SsoLoginController {
   constructor(
     private readonly sso: SsoLoginService,
     private readonly oidc: OidcLoginService,
+    private readonly saml: SamlLoginService,
     private readonly origin: RequestOrigin,
   ) {
-    this.browserLogins = { oidc };
+    this.browserLogins = { oidc, saml };
   }
 
   @ApiOperation({
@@ -94,12 +99,14 @@ export class SsoLoginController {
       );
     }
     this.sso.checkRedirect(connection, redirect);
-    const { url, loginId } = await flow.start(tenant, connection, redirect);
-    const secure = this.origin.targetUri(req).startsWith('https:') ? '; Secure' : '';
+    const { url, loginId, crossSitePost } = await flow.start(tenant, connection, redirect);
+    const https = this.origin.targetUri(req).startsWith('https:');
+    // SameSite=None only where needed (a SAML IdP posts back cross-site) and allowed (Secure).
+    const sameSite = https && crossSitePost ? 'None' : 'Lax';
     await reply
       .header(
         'set-cookie',
-        `${COOKIE}=${loginId}; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=Lax; Max-Age=600${secure}`,
+        `${COOKIE}=${loginId}; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=${sameSite}; Max-Age=600${https ? '; Secure' : ''}`,
       )
       .header('cache-control', 'no-store')
       .redirect(url, 302);
@@ -136,6 +143,73 @@ export class SsoLoginController {
       )
       .header('cache-control', 'no-store')
       .redirect(target, 302);
+  }
+
+  @ApiOperation({
+    summary:
+      'SAML Assertion Consumer Service: the identity provider posts its response here; redirects on with a one-time code',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['SAMLResponse'],
+      properties: {
+        SAMLResponse: {
+          type: 'string',
+          description: 'The base64 SAML Response (HTTP-POST binding)',
+        },
+        RelayState: { type: 'string', description: 'As sent with the AuthnRequest' },
+      },
+    },
+  })
+  @ApiFoundResponse({ description: "To the connection's redirect URI, with ?code=" })
+  @ApiUnauthorizedResponse({
+    description: 'Refused response (signature, issuer, audience, time, replay, ...)',
+    type: ProblemDto,
+  })
+  @LimitPerAddress('AUTH_LOGIN_PER_MINUTE')
+  @Post(':connectionId/callback')
+  async samlCallback(
+    @Param('tenantSlug') slug: string,
+    @Param('connectionId') connectionId: string,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const target = await this.saml.acs(
+      slug,
+      connectionId,
+      req.body,
+      readCookie(req.headers.cookie, COOKIE),
+      this.origin.clientAddress(req),
+    );
+    await reply
+      .header(
+        'set-cookie',
+        `${COOKIE}=; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=Lax; Max-Age=0`,
+      )
+      .header('cache-control', 'no-store')
+      .redirect(target, 302);
+  }
+
+  @ApiOperation({
+    summary:
+      "A SAML connection's service provider metadata (entity ID, ACS URL), for the identity provider",
+  })
+  @ApiOkResponse({
+    description: 'SAML 2.0 SP metadata (EntityDescriptor)',
+    content: { 'application/samlmetadata+xml': { schema: { type: 'string' } } },
+  })
+  @ApiNotFoundResponse({ description: 'No such SAML connection', type: ProblemDto })
+  @LimitPerAddress('AUTH_LOGIN_PER_MINUTE')
+  @Get(':connectionId/metadata')
+  async samlMetadata(
+    @Param('tenantSlug') slug: string,
+    @Param('connectionId') connectionId: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const xml = await this.saml.metadata(slug, connectionId);
+    await reply.header('content-type', 'application/samlmetadata+xml; charset=utf-8').send(xml);
   }
 
   @ApiOperation({ summary: 'Trade the one-time code of a finished SSO login for session tokens' })
