@@ -295,6 +295,8 @@ describe('http (e2e)', () => {
       'GET /v1/auth/jwks',
       'GET /v1/auth/{tenantSlug}/{connectionId}/login',
       'GET /v1/auth/{tenantSlug}/{connectionId}/callback',
+      'POST /v1/auth/{tenantSlug}/{connectionId}/callback',
+      'GET /v1/auth/{tenantSlug}/{connectionId}/metadata',
       'POST /v1/auth/{tenantSlug}/token/exchange',
     ];
 

@@ -123,6 +123,8 @@ const CONNECTION_ENDPOINTS: Array<{ route: string; method: string; body?: unknow
 const AUTH_SLUG_ROUTES = [
   'GET /v1/auth/{tenantSlug}/{connectionId}/login',
   'GET /v1/auth/{tenantSlug}/{connectionId}/callback',
+  'POST /v1/auth/{tenantSlug}/{connectionId}/callback',
+  'GET /v1/auth/{tenantSlug}/{connectionId}/metadata',
   'POST /v1/auth/{tenantSlug}/token/exchange',
   'POST /v1/auth/{tenantSlug}/login',
   'POST /v1/auth/{tenantSlug}/logout',
