@@ -232,6 +232,23 @@ describe('SamlServiceProvider (node-saml) against a samlify IdP', () => {
         'invalid_response',
       ]);
     });
+
+    it('a signed response carrying a DOCTYPE with entities (expansion, external entities)', async () => {
+      const { sp, xml } = await signedXml();
+      const laughs = [`<!ENTITY a "${'a'.repeat(64)}">`];
+      for (let i = 1; i < 8; i++)
+        laughs.push(`<!ENTITY ${'a'.repeat(i + 1)} "${`&${'a'.repeat(i)};`.repeat(8)}">`);
+      for (const dtd of [
+        `<!DOCTYPE samlp:Response [${laughs.join('')}]>`,
+        '<!DOCTYPE samlp:Response [<!ENTITY ext SYSTEM "file:///etc/passwd">]>',
+      ]) {
+        const withDtd = `${dtd}${xml.replace('>alice@corp.example<', '>&aaaaaaaa;&ext;<')}`;
+        const started = Date.now();
+        const r = await refusal(sp.verify(encode(withDtd), true));
+        expect(['invalid_response', 'invalid_signature']).toContain(r.reason);
+        expect(Date.now() - started).toBeLessThan(2000);
+      }
+    });
   });
 
   it('accepts an unsolicited (IdP-initiated) response on the unsolicited path', async () => {
