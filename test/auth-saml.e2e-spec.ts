@@ -40,8 +40,9 @@ describe('SSO with SAML 2.0 against a real IdP (samlify)', () => {
     const port = await freePort();
     const env = { PUBLIC_URL: `http://127.0.0.1:${port}`, AUTH_LOGIN_PER_MINUTE: '0' };
     api = await startApp({ ...env, AUTH_REFRESH_PER_MINUTE: '0' }, { port });
-    // A second instance behind the same public URL, sharing Postgres and Redis.
-    second = await startApp(env);
+    // A second instance behind the same public URL, sharing Postgres and Redis; it trusts the
+    // loopback as its TLS-terminating proxy.
+    second = await startApp({ ...env, TRUSTED_PROXIES: '127.0.0.1/32' });
     idp = new TestSamlIdp();
     t = await api.createTenant('saml');
     const created = await t.request('POST', '/sso/connections', {
@@ -160,6 +161,20 @@ describe('SSO with SAML 2.0 against a real IdP (samlify)', () => {
     expect(view).not.toHaveProperty('idpMetadataXml');
     expect(view).not.toHaveProperty('clientSecretSet');
     expect(JSON.stringify(view)).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('over https, sets the login cookie SameSite=None; Secure, since the IdP posts back cross-site', async () => {
+    const login = `${second.baseUrl}${new URL(connection.loginUrl).pathname}?redirect=${encodeURIComponent(CONSOLE)}`;
+    const res = await fetch(login, {
+      redirect: 'manual',
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('set-cookie')).toMatch(
+      /; HttpOnly; SameSite=None; Max-Age=600; Secure$/,
+    );
+    const plain = await fetch(login, { redirect: 'manual' });
+    expect(plain.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Lax; Max-Age=600$/);
   });
 
   it('signs a user in SP-initiated, provisioned just in time with the role of their groups', async () => {
