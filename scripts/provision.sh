@@ -78,4 +78,47 @@ else
   fi
   log "Redis is up"
 fi
+
+# ---------------------------------------------------------------- OpenLDAP (the LDAP sign-in tests' directory)
+# The suites start their own slapd from a temp dir on a spare loopback port; only the binaries are
+# needed. Debian's package starts and configures a system slapd on :389: stop and disable it, so
+# nothing of it runs or answers on the standard port.
+if command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; then
+  if command -v ldapadd >/dev/null 2>&1; then
+    log "slapd and ldap-utils already installed"
+  else
+    { can_root && command -v apt-get >/dev/null 2>&1; } || die "ldap-utils (ldapadd) is missing and this script cannot install it (needs root and apt)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq ldap-utils >/dev/null
+  fi
+else
+  { can_root && command -v apt-get >/dev/null 2>&1; } || die "slapd is not installed and this script cannot install it (needs root and apt): apt-get install slapd ldap-utils"
+  log "installing slapd and ldap-utils"
+  # No questions asked, and no service started by the package's scripts (policy-rc.d exit 101 tells
+  # invoke-rc.d not to start anything); removed again whatever happens.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    own_policy=1
+  fi
+  trap '[ "$own_policy" = 1 ] && as_root rm -f "$policy"' EXIT
+  as_root apt-get update -qq
+  echo 'slapd slapd/no_configuration boolean true' | as_root debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq slapd ldap-utils >/dev/null
+  [ "$own_policy" = 1 ] && as_root rm -f "$policy"
+  trap - EXIT
+  # Nor started at boot by the SysV links the package made.
+  command -v update-rc.d >/dev/null 2>&1 && as_root update-rc.d slapd disable >/dev/null 2>&1 || true
+  log "slapd installed"
+fi
+# Whatever installed it: no system slapd left running or enabled (the suites run their own).
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  as_root systemctl disable --now slapd >/dev/null 2>&1 || true
+fi
+if [ -f /run/slapd/slapd.pid ] && can_root; then
+  log "stopping the system slapd (the suites start their own)"
+  as_root kill "$(cat /run/slapd/slapd.pid)" 2>/dev/null || true
+fi
 log "ready"
