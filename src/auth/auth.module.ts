@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { RequestOrigin } from '@app/gateway/request-origin';
 import { AuthController } from './auth.controller';
 import { AuthSettingsController } from './auth-settings.controller';
+import { LdapAuthenticator } from './ldap/ldap-authenticator';
+import { LdapLoginService } from './ldap/ldap-login.service';
 import { LoginStateStore } from './login-state.store';
 import { OidcLoginService } from './oidc/oidc-login.service';
 import { SamlLoginService } from './saml/saml-login.service';
@@ -37,6 +39,8 @@ import { UsersService } from './users.service';
     OidcLoginService,
     SamlStateStore,
     SamlLoginService,
+    LdapAuthenticator,
+    LdapLoginService,
   ],
   exports: [SessionsService, SigningKeysService],
 })

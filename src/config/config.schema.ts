@@ -75,6 +75,7 @@ export const envSchema = z.object({
     .optional(),
   SSO_ALLOW_HTTP_ISSUERS: bool.default('false'),
   SAML_CLOCK_SKEW_SECONDS: int(0, 300).default('60'),
+  SSO_LDAP_TIMEOUT_MS: int(500, 60_000).default('10000'),
   AUTH_REFRESH_PER_MINUTE: int(0, 100_000).default('60'),
   RATE_LIMIT_ENABLED: bool.default('true'),
   RATE_LIMIT_REDIS_DOWN: z.enum(['open', 'closed']).default('open'),

@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import { ROLES, type Role } from '../roles';
 import { SSO_KINDS, type SsoKind } from '../sso/sso-kind-registry';
+import { LdapConnectionFields, LdapConnectionView } from './ldap-connection.dto';
 import { OidcConnectionFields, OidcConnectionView, URL_OPTIONS } from './oidc-connection.dto';
 import { SamlConnectionFields, SamlConnectionView } from './saml-connection.dto';
 
@@ -66,7 +67,11 @@ export class SsoCommonFields {
 }
 
 /** Every kind's own fields; a connection takes only those of its kind (others are refused). */
-class SsoKindFields extends IntersectionType(OidcConnectionFields, SamlConnectionFields) {}
+class SsoKindFields extends IntersectionType(
+  OidcConnectionFields,
+  SamlConnectionFields,
+  LdapConnectionFields,
+) {}
 
 export class CreateSsoConnectionDto extends IntersectionType(SsoCommonFields, SsoKindFields) {
   @ApiProperty({ enum: SSO_KINDS })
@@ -97,6 +102,7 @@ export class SsoConnectionView extends IntersectionType(
   SsoConnectionCommonView,
   PartialType(OidcConnectionView),
   PartialType(SamlConnectionView),
+  PartialType(LdapConnectionView),
 ) {}
 
 export class SsoConnectionList {

@@ -1,3 +1,4 @@
+import { LDAP_KIND } from '../ldap/ldap-kind';
 import { OIDC_KIND } from '../oidc/oidc-kind';
 import { SAML_KIND } from '../saml/saml-kind';
 
@@ -8,6 +9,7 @@ import { SAML_KIND } from '../saml/saml-kind';
 export const SSO_KIND_SPECS = {
   oidc: OIDC_KIND,
   saml: SAML_KIND,
+  ldap: LDAP_KIND,
 } as const;
 
 export type SsoKind = keyof typeof SSO_KIND_SPECS;

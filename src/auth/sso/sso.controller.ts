@@ -19,6 +19,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -35,6 +36,7 @@ import {
 } from '@app/gateway/access.decorators';
 import { RequestOrigin } from '@app/gateway/request-origin';
 import { AuthErrorCode, authError } from '../auth.errors';
+import { LdapLoginDto } from '../dto/ldap-connection.dto';
 import { TokenPairView } from '../dto/session.dto';
 import {
   CreateSsoConnectionDto,
@@ -42,6 +44,7 @@ import {
   SsoConnectionView,
   UpdateSsoConnectionDto,
 } from '../dto/sso-connection.dto';
+import { LdapLoginService } from '../ldap/ldap-login.service';
 import { OidcLoginService } from '../oidc/oidc-login.service';
 import { SamlLoginService } from '../saml/saml-login.service';
 import { SsoConnectionsService } from './sso-connections.service';
@@ -70,9 +73,41 @@ export class SsoLoginController {
     private readonly sso: SsoLoginService,
     private readonly oidc: OidcLoginService,
     private readonly saml: SamlLoginService,
+    private readonly ldap: LdapLoginService,
     private readonly origin: RequestOrigin,
   ) {
     this.browserLogins = { oidc, saml };
+  }
+
+  @ApiOperation({
+    summary:
+      'Sign in with a username and password through an LDAP / Active Directory connection (alice, alice@corp.example or CORP\\alice)',
+  })
+  @ApiOkResponse({ description: 'The session tokens', type: TokenPairView })
+  @ApiUnauthorizedResponse({
+    description: 'Refused (code ldap_invalid_credentials, whatever the reason)',
+    type: ProblemDto,
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'The directory cannot be reached (code ldap_directory_unavailable)',
+    type: ProblemDto,
+  })
+  @LimitPerAddress('AUTH_LOGIN_PER_MINUTE')
+  @HttpCode(200)
+  @Post(':connectionId/login')
+  passwordLogin(
+    @Param('tenantSlug') slug: string,
+    @Param('connectionId') connectionId: string,
+    @Body() dto: LdapLoginDto,
+    @Req() req: FastifyRequest,
+  ): Promise<TokenPairView> {
+    return this.ldap.login(
+      slug,
+      connectionId,
+      dto.username,
+      dto.password,
+      this.origin.clientAddress(req),
+    );
   }
 
   @ApiOperation({

@@ -1,0 +1,197 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import passport from 'passport';
+import LdapAuthStrategy from 'passport-ldapauth';
+import { fillFilterTemplate } from '@libs/ldap';
+import { AppConfig } from '@app/config/app-config';
+import { attemptTlsOptions, installLdapClientHook, type LdapAttempt } from './ldap-client-hook';
+import { ALWAYS_REQUESTED } from './ldap-identity';
+import type { LdapConfig } from './ldap-kind';
+import { parseCaCertificates } from './ldap-kind';
+import { classifyLdapResult, FAILURE_LABELS, type LdapOutcome } from './ldap-outcome';
+
+const MAX_STRATEGIES = 500;
+
+/** What one login brings to its connection's strategy (passport-ldapauth reads options per request). */
+interface AttemptRequest {
+  username: string;
+  password: string;
+  searchFilter: string;
+  groupSearchFilter: ((user: { dn: string }) => string) | undefined;
+  attempt: LdapAttempt;
+}
+
+type ServerOptions = LdapAuthStrategy.Options['server'];
+type StaticServer = Omit<ServerOptions, 'searchFilter'> & { tlsOptions: ConnectionOptions };
+
+/**
+ * passport-ldapauth's strategy for one connection's settings, through @nestjs/passport's mixin. The
+ * connection's fixed settings are built once; what depends on the login (the filled filters, the
+ * credentials, the attempt's observer) comes with each request.
+ */
+class LdapConnectionStrategy extends PassportStrategy(LdapAuthStrategy) {
+  constructor(server: StaticServer) {
+    super(
+      (incoming: unknown, done: (err: Error | null, options: LdapAuthStrategy.Options) => void) => {
+        const req = incoming as AttemptRequest;
+        done(null, {
+          server: {
+            ...server,
+            searchAttributes: [...(server.searchAttributes ?? [])],
+            searchFilter: req.searchFilter,
+            ...(req.groupSearchFilter ? { groupSearchFilter: req.groupSearchFilter } : {}),
+            tlsOptions: attemptTlsOptions(server.tlsOptions, req.attempt),
+          },
+          credentialsLookup: () => ({ username: req.username, password: req.password }),
+        });
+      },
+    );
+  }
+
+  /**
+   * Called by the mixin's constructor to register the strategy: strategies here are used by
+   * instance, never registered by name in the global passport.
+   */
+  getPassportInstance() {
+    return new passport.Passport();
+  }
+
+  /** The entry as found (after the password bind); its checks are the login service's. */
+  validate(entry: unknown): unknown {
+    return entry;
+  }
+}
+
+/**
+ * Checks a username and password against a tenant's directory with passport-ldapauth: the service
+ * account binds and searches with the escaped name, a search finding other than exactly one entry
+ * fails, a bind as that entry proves the password, groups come from memberOf and/or a group search.
+ * One strategy per connection settings (keyed by a hash that includes the bind password); every
+ * attempt settles once, within SSO_LDAP_TIMEOUT_MS, and never throws.
+ */
+@Injectable()
+export class LdapAuthenticator {
+  private readonly strategies = new Map<string, LdapConnectionStrategy>();
+  private readonly passport = new passport.Passport();
+  private readonly timeoutMs: number;
+
+  constructor(config: AppConfig) {
+    this.timeoutMs = config.env.SSO_LDAP_TIMEOUT_MS;
+    installLdapClientHook();
+  }
+
+  /** `name` is the normalised login name (libs/ldap parseLoginName); `password` is not blank. */
+  authenticate(
+    config: LdapConfig,
+    bindPassword: string,
+    name: string,
+    password: string,
+  ): Promise<LdapOutcome> {
+    const strategy = this.strategyFor(config, bindPassword);
+    const attempt: LdapAttempt = { startTls: config.startTls, binds: [], clients: [] };
+    const groupTemplate = config.groupSearchFilter;
+    const request: AttemptRequest = {
+      username: name,
+      password,
+      searchFilter: fillFilterTemplate(config.searchFilter, { username: name }),
+      groupSearchFilter: groupTemplate
+        ? (user) => fillFilterTemplate(groupTemplate, { dn: user.dn, username: name })
+        : undefined,
+      attempt,
+    };
+    return new Promise<LdapOutcome>((resolve) => {
+      let settled = false;
+      // passport-ldapauth can report one refused connection twice (each client errors): first wins.
+      const settle = (outcome: LdapOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (outcome.kind !== 'ok') for (const client of attempt.clients) client.destroy();
+        resolve(outcome);
+      };
+      const timer = setTimeout(
+        () => settle({ kind: 'unavailable', reason: 'directory_timeout' }),
+        this.timeoutMs,
+      );
+      timer.unref();
+      const settleFrom = (err: unknown, user?: unknown, info?: unknown) => {
+        try {
+          settle(classifyLdapResult(err, user, info, attempt));
+        } catch (e) {
+          settle({
+            kind: 'unavailable',
+            reason: 'directory_error',
+            detail: String(e).slice(0, 200),
+          });
+        }
+      };
+      try {
+        // Object.create: passport augments the strategy it is given with per-request actions.
+        const middleware = this.passport.authenticate(
+          Object.create(strategy) as LdapConnectionStrategy,
+          { session: false, ...FAILURE_LABELS },
+          settleFrom,
+        ) as (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
+        middleware(request, {}, (err?: unknown) => settleFrom(err ?? new Error('passport passed')));
+      } catch (err) {
+        settleFrom(err);
+      }
+    });
+  }
+
+  private strategyFor(config: LdapConfig, bindPassword: string): LdapConnectionStrategy {
+    const key = createHash('sha256')
+      .update(JSON.stringify(config))
+      .update('\0')
+      .update(bindPassword)
+      .digest('base64url');
+    let strategy = this.strategies.get(key);
+    if (!strategy) {
+      if (this.strategies.size >= MAX_STRATEGIES) this.strategies.clear();
+      strategy = new LdapConnectionStrategy(this.serverOptions(config, bindPassword));
+      this.strategies.set(key, strategy);
+    }
+    return strategy;
+  }
+
+  private serverOptions(config: LdapConfig, bindPassword: string): StaticServer {
+    const host = new URL(config.url).hostname.replace(/^\[|\]$/g, '');
+    const tlsOptions: ConnectionOptions = {
+      // Never relaxed: there is no setting that turns certificate checks off.
+      rejectUnauthorized: true,
+      host,
+      ...(isIP(host) ? {} : { servername: host }),
+      ...(config.caCertificate ? { ca: parseCaCertificates(config.caCertificate) } : {}),
+      minVersion: 'TLSv1.2',
+    };
+    const attributes = new Set([
+      ...ALWAYS_REQUESTED,
+      config.emailAttribute,
+      config.nameAttribute,
+      ...(config.groupAttribute ? [config.groupAttribute] : []),
+    ]);
+    return {
+      url: config.url,
+      bindDN: config.bindDn,
+      bindCredentials: bindPassword,
+      searchBase: config.searchBase,
+      searchScope: 'sub',
+      searchAttributes: [...attributes],
+      includeRaw: true,
+      ...(config.groupSearchBase
+        ? {
+            groupSearchBase: config.groupSearchBase,
+            groupSearchScope: 'sub' as const,
+            groupSearchAttributes: ['cn'],
+          }
+        : {}),
+      timeout: this.timeoutMs,
+      connectTimeout: this.timeoutMs,
+      reconnect: false,
+      tlsOptions,
+    };
+  }
+}
