@@ -88,7 +88,7 @@ export function normaliseLdapUrl(raw: string): string {
   ) {
     throw ssoConfigInvalid('url', 'url must be ldap://host[:port] or ldaps://host[:port]');
   }
-  return `${protocol}//${url.host}`;
+  return `${protocol}//${url.host.toLowerCase()}`;
 }
 
 /** The PEM's certificates, each parsed (so a broken one is refused when saved, not at login). */
