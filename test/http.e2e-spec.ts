@@ -294,6 +294,7 @@ describe('http (e2e)', () => {
       'POST /v1/auth/{tenantSlug}/logout',
       'GET /v1/auth/jwks',
       'GET /v1/auth/{tenantSlug}/{connectionId}/login',
+      'POST /v1/auth/{tenantSlug}/{connectionId}/login',
       'GET /v1/auth/{tenantSlug}/{connectionId}/callback',
       'POST /v1/auth/{tenantSlug}/{connectionId}/callback',
       'GET /v1/auth/{tenantSlug}/{connectionId}/metadata',

@@ -122,6 +122,7 @@ const CONNECTION_ENDPOINTS: Array<{ route: string; method: string; body?: unknow
 /** Public sign-in routes under a tenant's slug: test/auth-*.e2e-spec.ts cross them with other tenants. */
 const AUTH_SLUG_ROUTES = [
   'GET /v1/auth/{tenantSlug}/{connectionId}/login',
+  'POST /v1/auth/{tenantSlug}/{connectionId}/login',
   'GET /v1/auth/{tenantSlug}/{connectionId}/callback',
   'POST /v1/auth/{tenantSlug}/{connectionId}/callback',
   'GET /v1/auth/{tenantSlug}/{connectionId}/metadata',
