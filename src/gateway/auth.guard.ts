@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { TenantContext } from '@app/common/context/tenant-context';
 import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
 import { rememberTenantForLog } from '@app/common/logging';
+import { AppConfig } from '@app/config/app-config';
 import { KeysService } from '@app/keys/keys.service';
 import { hasAnyScope } from '@app/keys/scopes';
 import { PlatformAuthService } from '@app/platform/platform-auth.service';
@@ -29,6 +30,8 @@ const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="quiver"' };
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly logger = new Logger('AuthGuard');
+  /** Read once: a disabled debug call still costs a trip through Nest's and pino's loggers. */
+  private readonly debug: boolean;
 
   constructor(
     private readonly reflector: Reflector,
@@ -39,7 +42,10 @@ export class AuthGuard implements CanActivate {
     private readonly origin: RequestOrigin,
     private readonly signatures: SignatureVerifier,
     private readonly sessions: SessionsService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.debug = config.env.LOG_LEVEL === 'debug' || config.env.LOG_LEVEL === 'trace';
+  }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [
@@ -102,6 +108,7 @@ export class AuthGuard implements CanActivate {
     });
     rememberTenantForLog(req.raw, key.tenantId);
     rememberCaller(req, { tenantId: key.tenantId, rateLimits: key.rateLimits, key });
+    if (this.debug) this.logger.debug({ keyId: key.keyId }, 'api key accepted');
     return true;
   }
 
