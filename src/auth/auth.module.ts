@@ -5,6 +5,7 @@ import { AuthSettingsController } from './auth-settings.controller';
 import { LdapAuthenticator } from './ldap/ldap-authenticator';
 import { LdapLoginService } from './ldap/ldap-login.service';
 import { LoginStateStore } from './login-state.store';
+import { OidcAuthenticator } from './oidc/oidc-authenticator';
 import { OidcLoginService } from './oidc/oidc-login.service';
 import { SamlLoginService } from './saml/saml-login.service';
 import { SamlStateStore } from './saml/saml-state.store';
@@ -36,6 +37,7 @@ import { UsersService } from './users.service';
     LoginStateStore,
     SsoConnectionsService,
     SsoLoginService,
+    OidcAuthenticator,
     OidcLoginService,
     SamlStateStore,
     SamlLoginService,

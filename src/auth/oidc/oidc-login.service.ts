@@ -1,7 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import * as client from 'openid-client';
-import { AppConfig } from '@app/config/app-config';
 import { AuthErrorCode, authError } from '../auth.errors';
 import { LoginStateStore } from '../login-state.store';
 import { SsoConnectionsService } from '../sso/sso-connections.service';
@@ -13,11 +11,15 @@ import type {
   SsoTenant,
 } from '../sso/sso-kinds';
 import { SsoLoginService } from '../sso/sso-login.service';
+import { OidcAuthenticator, type OidcFlowState } from './oidc-authenticator';
 import type { OidcConfig } from './oidc-kind';
 
 const LOGIN_TTL_MS = 10 * 60_000;
-const DISCOVERY_TTL_MS = 5 * 60_000;
 
+/**
+ * A login in progress, kept server-side (single use) under the id the browser's HttpOnly cookie
+ * carries. `state`, `nonce` and `verifier` are openid-client's Strategy session for this login.
+ */
 interface PendingLogin {
   tenantId: string;
   connectionId: string;
@@ -30,29 +32,23 @@ interface PendingLogin {
 }
 
 /**
- * OpenID Connect login for a tenant's connection, with openid-client: discovery, authorization code
- * with PKCE (S256), state and nonce bound to the browser's login cookie and kept server-side for
- * single use, the issuer pinned from start to callback (RFC 9207 `iss` checked by the library when the
- * provider sends it), the ID-token algorithm pinned per connection, userinfo, then just-in-time
+ * OpenID Connect login for a tenant's connection. The protocol runs on openid-client's passport
+ * Strategy (OidcAuthenticator): discovery, authorization code with PKCE (S256), state and nonce bound to
+ * the browser's login cookie and kept server-side for single use, the issuer pinned from start to
+ * callback (RFC 9207 `iss` checked by the library when the provider sends it), the ID-token algorithm
+ * pinned per connection, userinfo. Here: the login record, security events, then just-in-time
  * provisioning with the group -> role mapping applied at every login.
  */
 @Injectable()
 export class OidcLoginService implements RedirectLogin {
   private readonly logger = new Logger('OidcLogin');
-  private readonly allowHttp: boolean;
-  private readonly discovered = new Map<
-    string,
-    { at: number; config: Promise<client.Configuration> }
-  >();
 
   constructor(
     private readonly login: SsoLoginService,
     private readonly connections: SsoConnectionsService,
     private readonly store: LoginStateStore,
-    config: AppConfig,
-  ) {
-    this.allowHttp = config.env.SSO_ALLOW_HTTP_ISSUERS;
-  }
+    private readonly oidc: OidcAuthenticator,
+  ) {}
 
   /** Begins a login (the connection is resolved and the redirect checked by the caller). */
   async start(
@@ -60,29 +56,23 @@ export class OidcLoginService implements RedirectLogin {
     connection: SsoConnection,
     redirect: string,
   ): Promise<RedirectLoginStart> {
-    const slug = tenant.slug;
     const connectionId = connection.id;
-    const config = await this.discover(connection as SsoConnection<OidcConfig>);
+    const { url, issuer, flow } = await this.oidc.begin(
+      connection as SsoConnection<OidcConfig>,
+      this.connections.callbackUrl(tenant.slug, connectionId),
+    );
     const pending: PendingLogin = {
       tenantId: tenant.id,
       connectionId,
-      state: client.randomState(),
-      nonce: client.randomNonce(),
-      verifier: client.randomPKCECodeVerifier(),
-      issuer: config.serverMetadata().issuer,
+      state: flow.state,
+      nonce: flow.nonce,
+      verifier: flow.code_verifier,
+      issuer,
       redirect,
     };
     const loginId = randomBytes(32).toString('base64url');
     await this.store.put(`oidc:${loginId}`, pending, LOGIN_TTL_MS);
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: this.connections.callbackUrl(slug, connectionId),
-      scope: 'openid email profile',
-      state: pending.state,
-      nonce: pending.nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
-      code_challenge_method: 'S256',
-    });
-    return { url: url.href, loginId };
+    return { url, loginId };
   }
 
   /** Completes the login; returns the URL (the connection's redirect with a one-time code). */
@@ -104,19 +94,18 @@ export class OidcLoginService implements RedirectLogin {
     }
     let claims: Record<string, unknown>;
     try {
-      const config = await this.discover(connection);
-      if (config.serverMetadata().issuer !== pending.issuer) throw new Error('issuer changed');
-      const currentUrl = new URL(`${this.connections.callbackUrl(slug, connectionId)}?${query}`);
-      const tokens = await client.authorizationCodeGrant(config, currentUrl, {
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-        pkceCodeVerifier: pending.verifier,
-        idTokenExpected: true,
-      });
-      const idClaims = tokens.claims();
-      if (!idClaims) throw new Error('no ID token');
-      const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
-      claims = { ...idClaims, ...userinfo };
+      const flow: OidcFlowState = {
+        code_verifier: pending.verifier,
+        state: pending.state,
+        nonce: pending.nonce,
+      };
+      claims = await this.oidc.complete(
+        connection,
+        pending.issuer,
+        flow,
+        this.connections.callbackUrl(slug, connectionId),
+        query,
+      );
     } catch (err) {
       const reason = err instanceof Error ? err.message.slice(0, 200) : 'refused';
       this.logger.warn({ err, connectionId }, 'OIDC callback refused');
@@ -125,37 +114,6 @@ export class OidcLoginService implements RedirectLogin {
     }
     const pair = await this.login.finish(tenant.id, connection, identityOf(connection, claims), ip);
     return this.login.handOff(tenant.id, pair, pending.redirect);
-  }
-
-  private discover(connection: SsoConnection<OidcConfig>): Promise<client.Configuration> {
-    const key = `${connection.id}:${JSON.stringify(connection.config)}:${connection.secret ?? ''}`;
-    const hit = this.discovered.get(key);
-    if (hit && Date.now() - hit.at < DISCOVERY_TTL_MS) return hit.config;
-    const { issuer, clientId, idTokenAlg } = connection.config;
-    const insecure = this.allowHttp && issuer.startsWith('http://');
-    const config = client
-      .discovery(
-        new URL(issuer),
-        clientId,
-        { id_token_signed_response_alg: idTokenAlg },
-        connection.secret ? client.ClientSecretBasic(connection.secret) : client.None(),
-        {
-          // The ID token's signature is verified against the provider's JWKS too, not only trusted
-          // because it came over the back channel (OIDC Core 3.1.3.7 allows skipping that; we do not).
-          execute: [
-            client.enableNonRepudiationChecks,
-            ...(insecure ? [client.allowInsecureRequests] : []),
-          ],
-          timeout: 10,
-        },
-      )
-      .catch((err: unknown) => {
-        this.discovered.delete(key);
-        throw err;
-      });
-    if (this.discovered.size > 1000) this.discovered.clear();
-    this.discovered.set(key, { at: Date.now(), config });
-    return config;
   }
 }
 
