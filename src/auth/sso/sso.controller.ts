@@ -171,13 +171,7 @@ export class SsoLoginController {
       readCookie(req.headers.cookie, COOKIE),
       this.origin.clientAddress(req),
     );
-    await reply
-      .header(
-        'set-cookie',
-        `${COOKIE}=; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=Lax; Max-Age=0`,
-      )
-      .header('cache-control', 'no-store')
-      .redirect(target, 302);
+    await endLogin(reply, slug, connectionId, target);
   }
 
   @ApiOperation({
@@ -218,13 +212,7 @@ export class SsoLoginController {
       readCookie(req.headers.cookie, COOKIE),
       this.origin.clientAddress(req),
     );
-    await reply
-      .header(
-        'set-cookie',
-        `${COOKIE}=; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=Lax; Max-Age=0`,
-      )
-      .header('cache-control', 'no-store')
-      .redirect(target, 302);
+    await endLogin(reply, slug, connectionId, target);
   }
 
   @ApiOperation({
@@ -318,6 +306,22 @@ export class SsoConnectionsController {
     );
     return row.slug;
   }
+}
+
+/** A finished browser login: its cookie cleared, the browser sent on to `target`. */
+async function endLogin(
+  reply: FastifyReply,
+  slug: string,
+  connectionId: string,
+  target: string,
+): Promise<void> {
+  await reply
+    .header(
+      'set-cookie',
+      `${COOKIE}=; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=Lax; Max-Age=0`,
+    )
+    .header('cache-control', 'no-store')
+    .redirect(target, 302);
 }
 
 /** One cookie's value from a Cookie header (RFC 6265 pairs separated by `; `). */
