@@ -22,7 +22,7 @@ export class SsoConnectionEntity {
   @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'sso_connections_tenant_fk' })
   tenant?: TenantEntity;
 
-  /** oidc (saml and ldap come next). */
+  /** oidc, saml or ldap (src/auth/sso/sso-kind-registry.ts). */
   @Column({ type: 'text' })
   kind!: string;
 
