@@ -224,6 +224,14 @@ describe('SSO with LDAP / Active Directory against a real slapd', () => {
     });
 
     it("accepts Active Directory's forms over StartTLS: sAMAccountName, UPN and DOMAIN\\user, as one user", async () => {
+      // alice came in through the ldaps connection already, and a user another connection
+      // provisioned is never linked by email: the admin removes her first, then the AD connection
+      // provisions her anew (and must not link the same person twice).
+      const users = await t.request('GET', '/users');
+      const alice = (users.body.items as Array<{ id: string; email: string }>).find(
+        (u) => u.email === 'alice@corp.example',
+      );
+      if (alice) expect((await t.request('DELETE', `/users/${alice.id}`)).status).toBe(204);
       const mark = dir.mark();
       const subjects = new Set<string>();
       for (const form of ['alice', 'alice@corp.example', 'CORP\\alice', 'corp\\alice']) {
@@ -281,7 +289,11 @@ describe('SSO with LDAP / Active Directory against a real slapd', () => {
     });
 
     it('does not take over an existing user by email unless the connection trusts the directory email', async () => {
-      expect((await login(ldaps, 'alice', passwordOf('alice'))).status).toBe(200);
+      // alice exists (the AD connection provisioned her above).
+      const users = await t.request('GET', '/users');
+      expect(users.body.items).toEqual(
+        expect.arrayContaining([expect.objectContaining({ email: 'alice@corp.example' })]),
+      );
       const c = await connect({ name: 'untrusted email', trustEmail: false });
       const r = await login(c, 'alice', passwordOf('alice'));
       expect({ status: r.status, code: r.body.code }).toEqual({ status: 401, code: 'sso_failed' });

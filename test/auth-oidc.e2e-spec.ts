@@ -214,11 +214,18 @@ describe('SSO with OpenID Connect against a real provider (oidc-provider)', () =
   it('refuses a response when the issuer is not the one the login started with (mix-up)', async () => {
     const m = await start();
     const back = await browseToCallback(m.location!, 'alice', connection.callbackUrl, m.jar);
-    await t.request('PATCH', `/sso/connections/${connection.id}`, { issuer: otherIdp.issuer });
+    // Moving the issuer needs the client secret again (a stored secret never follows on its own).
+    await t.request('PATCH', `/sso/connections/${connection.id}`, {
+      issuer: otherIdp.issuer,
+      clientSecret: CLIENT.clientSecret,
+    });
     try {
       expect((await callback(back, m.jar)).status).toBe(401);
     } finally {
-      await t.request('PATCH', `/sso/connections/${connection.id}`, { issuer: idp.issuer });
+      await t.request('PATCH', `/sso/connections/${connection.id}`, {
+        issuer: idp.issuer,
+        clientSecret: CLIENT.clientSecret,
+      });
     }
   });
 

@@ -20,6 +20,7 @@ export enum AuthErrorCode {
   SsoFailed = 'sso_failed',
   NoRoleForUser = 'sso_no_role',
   LoginCodeInvalid = 'login_code_invalid',
+  ProviderUnavailable = 'sso_provider_unavailable',
 }
 
 export const authError = defineErrors<AuthErrorCode>({
@@ -57,4 +58,8 @@ export const authError = defineErrors<AuthErrorCode>({
   [AuthErrorCode.SsoFailed]: { status: 401, title: 'The identity provider response was refused' },
   [AuthErrorCode.NoRoleForUser]: { status: 403, title: 'No role maps to this user' },
   [AuthErrorCode.LoginCodeInvalid]: { status: 401, title: 'Invalid or used login code' },
+  [AuthErrorCode.ProviderUnavailable]: {
+    status: 503,
+    title: 'The identity provider cannot be reached',
+  },
 });

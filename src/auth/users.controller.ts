@@ -10,8 +10,7 @@ import { TenantContext } from '@app/common/context/tenant-context';
 import { ProblemDto } from '@app/common/errors/problem.dto';
 import { PlatformAdmin, RateLimitClass, RequireScopes } from '@app/gateway/access.decorators';
 import { CreateUserDto, UpdateUserDto, UserList, UserView } from './dto/user.dto';
-import { isRole } from './roles';
-import { UsersService, type Actor } from './users.service';
+import { UsersService, actorOf, type Actor } from './users.service';
 
 /** Tenant admin API: the tenant's people and their roles. */
 @ApiTags('users')
@@ -64,10 +63,7 @@ export class UsersController {
   }
 
   private actor(): Actor {
-    const p = this.context.principal;
-    if (p?.kind === 'user' && isRole(p.role))
-      return { kind: 'user', userId: p.userId, role: p.role };
-    return { kind: 'api_key' };
+    return actorOf(this.context);
   }
 }
 

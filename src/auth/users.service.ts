@@ -6,7 +6,8 @@ import { OutboxService } from '@app/events/outbox.service';
 import { AuthErrorCode, authError } from './auth.errors';
 import type { CreateUserDto, UpdateUserDto, UserStatus, UserView } from './dto/user.dto';
 import { hashPassword } from './password';
-import { isDowngrade, mayAssign, type Role } from './roles';
+import { isDowngrade, isRole, mayAssign, type Role } from './roles';
+import type { TenantContext } from '@app/common/context/tenant-context';
 import { revokeUserLogins } from './session-revocation';
 
 interface UserRow {
@@ -26,6 +27,25 @@ const COLUMNS = `id, email, display_name, role, status, password_hash IS NOT NUL
 
 /** Who changes users: a tenant user (with a role), an API key, or the platform admin. */
 export type Actor = { kind: 'user'; userId: string; role: Role } | { kind: 'api_key' | 'platform' };
+
+/** The request's caller as an Actor: a signed-in user with its role, else an API key. */
+export function actorOf(context: TenantContext): Actor {
+  const p = context.principal;
+  if (p?.kind === 'user' && isRole(p.role)) return { kind: 'user', userId: p.userId, role: p.role };
+  return { kind: 'api_key' };
+}
+
+/** Refuses a role the actor may not give (an admin cannot make owners, by hand or by SSO mapping). */
+export function checkAssign(actor: Actor, role: Role): void {
+  const as = actor.kind === 'user' ? actor.role : 'api_key';
+  if (!mayAssign(as, role)) {
+    throw authError(
+      AuthErrorCode.RoleNotAssignable,
+      `A user with role ${as} cannot give, change or remove the role ${role}.`,
+      { role },
+    );
+  }
+}
 
 /**
  * The people of a tenant. Removing a user, disabling one, or moving one to a role with fewer
@@ -152,14 +172,7 @@ export class UsersService {
   }
 
   private checkAssign(actor: Actor, role: Role): void {
-    const as = actor.kind === 'user' ? actor.role : 'api_key';
-    if (!mayAssign(as, role)) {
-      throw authError(
-        AuthErrorCode.RoleNotAssignable,
-        `A user with role ${as} cannot give, change or remove the role ${role}.`,
-        { role },
-      );
-    }
+    checkAssign(actor, role);
   }
 
   /** Refuses to leave the tenant without an active owner (other owners are locked meanwhile). */

@@ -149,6 +149,7 @@ export const LDAP_KIND: SsoKindSpec<LdapConfig> = {
   ],
   required: ['name', 'url', 'bindDn', 'bindPassword', 'searchBase'],
   secretField: 'bindPassword',
+  secretBoundFields: ['url', 'startTls', 'caCertificate', 'bindDn'],
   build(input, current, { allowHttp }) {
     const sentUrl = field(input, 'url');
     const config: LdapConfig = {

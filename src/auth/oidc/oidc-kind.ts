@@ -20,6 +20,7 @@ export const OIDC_KIND: SsoKindSpec<OidcConfig> = {
   fields: ['issuer', 'clientId', 'clientSecret', 'idTokenAlg', 'groupsClaim'],
   required: ['name', 'issuer', 'clientId', 'redirectUris'],
   secretField: 'clientSecret',
+  secretBoundFields: ['issuer', 'clientId'],
   build(input, current, { allowHttp }) {
     const issuer = str(input, 'issuer');
     if (issuer !== undefined && !issuer.startsWith('https://') && !allowHttp) {

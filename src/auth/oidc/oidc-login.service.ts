@@ -57,10 +57,21 @@ export class OidcLoginService implements RedirectLogin {
     redirect: string,
   ): Promise<RedirectLoginStart> {
     const connectionId = connection.id;
-    const { url, issuer, flow } = await this.oidc.begin(
-      connection as SsoConnection<OidcConfig>,
-      this.connections.callbackUrl(tenant.slug, connectionId),
-    );
+    let begun: Awaited<ReturnType<OidcAuthenticator['begin']>>;
+    try {
+      begun = await this.oidc.begin(
+        connection as SsoConnection<OidcConfig>,
+        this.connections.callbackUrl(tenant.slug, connectionId),
+      );
+    } catch (err) {
+      // Discovery failed (provider down, bad issuer): the provider's fault, not ours, and not a 500.
+      this.logger.warn({ err, connectionId }, 'OIDC discovery failed');
+      throw authError(
+        AuthErrorCode.ProviderUnavailable,
+        "The identity provider's configuration could not be read; try again later.",
+      );
+    }
+    const { url, issuer, flow } = begun;
     const pending: PendingLogin = {
       tenantId: tenant.id,
       connectionId,

@@ -8,6 +8,8 @@ import { Db, type Tx } from '@app/database/db';
 import { OutboxService } from '@app/events/outbox.service';
 import { SECRET_BOX } from '@app/secrets/secrets.module';
 import { AuthErrorCode, authError } from '../auth.errors';
+import type { Role } from '../roles';
+import { checkAssign, type Actor } from '../users.service';
 import type {
   CreateSsoConnectionDto,
   SsoConnectionView,
@@ -25,6 +27,9 @@ const COMMON_FIELDS = new Set([
   'roleMapping',
   'defaultRole',
 ]);
+
+/** Common fields that cannot be null (a kind's required fields cannot either). */
+const NEEDS_VALUE = new Set(['name', 'enabled', 'redirectUris', 'roleMapping']);
 
 type StoredConfig = CommonSsoConfig & Record<string, unknown>;
 
@@ -72,9 +77,10 @@ export class SsoConnectionsService {
     return `${this.baseUrl(slug, connectionId)}/callback`;
   }
 
-  async create(tenantId: string, slug: string, dto: CreateSsoConnectionDto) {
+  async create(tenantId: string, slug: string, dto: CreateSsoConnectionDto, actor: Actor) {
     const spec: SsoKindSpec<object> = SSO_KIND_SPECS[dto.kind];
     const input = this.input(spec, dto);
+    checkMappedRoles(actor, dto);
     const missing = spec.required.filter((f) => input[f] === undefined);
     if (missing.length > 0) {
       throw commonError(CommonErrorCode.ValidationFailed, 'Request validation failed.', {
@@ -123,7 +129,14 @@ export class SsoConnectionsService {
     return this.toView(await this.db.tenant(tenantId, (tx) => this.find(tx, id, false)), slug);
   }
 
-  async update(tenantId: string, slug: string, id: string, dto: UpdateSsoConnectionDto) {
+  async update(
+    tenantId: string,
+    slug: string,
+    id: string,
+    dto: UpdateSsoConnectionDto,
+    actor: Actor,
+  ) {
+    checkMappedRoles(actor, dto);
     const row = await this.db.tenant(tenantId, async (tx) => {
       const current = await this.find(tx, id, true);
       const spec: SsoKindSpec<object> = SSO_KIND_SPECS[current.kind];
@@ -135,6 +148,7 @@ export class SsoConnectionsService {
         ...(dto.roleMapping ? { roleMapping: dto.roleMapping } : {}),
         ...(dto.defaultRole !== undefined ? { defaultRole: dto.defaultRole } : {}),
       };
+      this.checkSecretStays(spec, current, config, input);
       const [updated] = await tx.query<Row>(
         `UPDATE sso_connections SET name = COALESCE($2, name), enabled = COALESCE($3, enabled),
                 config = $4::jsonb, secret_enc = COALESCE($5, secret_enc), updated_at = now()
@@ -185,10 +199,19 @@ export class SsoConnectionsService {
     const own = new Set(spec.fields);
     const input: Record<string, unknown> = {};
     const foreign: string[] = [];
+    const nulls: string[] = [];
     for (const [key, value] of Object.entries(dto)) {
       if (value === undefined) continue;
       if (!COMMON_FIELDS.has(key) && !own.has(key)) foreign.push(key);
+      // null clears an optional setting; where a value is needed, it is no value at all.
+      if (value === null && NEEDS_VALUE.has(key)) nulls.push(key);
+      if (value === null && spec.required.includes(key)) nulls.push(key);
       input[key] = value;
+    }
+    if (nulls.length > 0) {
+      throw commonError(CommonErrorCode.ValidationFailed, 'Request validation failed.', {
+        errors: nulls.map((path) => ({ path, message: `${path} must not be null` })),
+      });
     }
     if (foreign.length > 0) {
       throw commonError(CommonErrorCode.ValidationFailed, 'Request validation failed.', {
@@ -199,6 +222,29 @@ export class SsoConnectionsService {
       });
     }
     return input;
+  }
+
+  /**
+   * A stored secret is never sent somewhere new on an admin's word alone: changing where it goes
+   * (the issuer, the directory's address or TLS trust, the bind DN) needs the secret sent again.
+   */
+  private checkSecretStays(
+    spec: SsoKindSpec<object>,
+    current: Row,
+    next: Record<string, unknown>,
+    input: Record<string, unknown>,
+  ): void {
+    if (!spec.secretField || current.secret_enc === null || this.secretOf(spec, input)) return;
+    const moved = (spec.secretBoundFields ?? []).filter(
+      (f) => JSON.stringify(next[f] ?? null) !== JSON.stringify(current.config[f] ?? null),
+    );
+    if (moved.length === 0) return;
+    throw commonError(CommonErrorCode.ValidationFailed, 'Request validation failed.', {
+      errors: moved.map((path) => ({
+        path: spec.secretField!,
+        message: `send ${spec.secretField} again when changing ${path}: the stored one is not sent to a new place`,
+      })),
+    });
   }
 
   private secretOf(spec: SsoKindSpec<object>, input: Record<string, unknown>): string | undefined {
@@ -248,6 +294,15 @@ export class SsoConnectionsService {
       updatedAt: row.updated_at.toISOString(),
     };
   }
+}
+
+/** The roles a connection would hand out must be ones its editor may give (an admin: no owners). */
+function checkMappedRoles(
+  actor: Actor,
+  dto: { roleMapping?: { role: Role }[]; defaultRole?: Role | null },
+): void {
+  for (const m of dto.roleMapping ?? []) checkAssign(actor, m.role);
+  if (dto.defaultRole) checkAssign(actor, dto.defaultRole);
 }
 
 function aad(tenantId: string, connectionId: string): string {

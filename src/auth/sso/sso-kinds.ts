@@ -88,6 +88,8 @@ export interface SsoKindSpec<C extends object> {
   readonly required: readonly string[];
   /** The request field stored sealed with QUIVER_ENCRYPTION_KEY, if the kind has a secret. */
   readonly secretField?: string;
+  /** Config fields that decide where the secret is sent: changing one needs the secret again. */
+  readonly secretBoundFields?: readonly string[];
   /** The stored config from a request (`current` on updates: merge into it). Throws ssoConfigInvalid. */
   build(
     input: Record<string, unknown>,

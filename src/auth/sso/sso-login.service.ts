@@ -13,6 +13,24 @@ import { mapRole, type ExternalIdentity, type SsoConnection, type SsoTenant } fr
 
 const CODE_TTL_MS = 60_000;
 
+/** Why a login the provider vouched for is still refused, and what the person is told. */
+const REFUSALS = {
+  user_disabled: 'This user is disabled.',
+  email_not_verified:
+    'A user with this email exists and the provider does not vouch for the email.',
+  email_linked_elsewhere:
+    'A user with this email signs in through another connection; an admin must link or remove it.',
+  last_owner:
+    "Your groups would take the tenant's last owner role away; an owner must be named first.",
+} as const;
+type Refusal = keyof typeof REFUSALS;
+
+class RefusedLogin extends Error {
+  constructor(readonly reason: Refusal) {
+    super(reason);
+  }
+}
+
 interface UserRow {
   id: string;
   email: string;
@@ -92,33 +110,24 @@ export class SsoLoginService {
         role ? 'The identity provider sent no email.' : 'None of your groups maps to a role here.',
       );
     }
-    let refusal: string | undefined;
-    const pair = await this.db.tenant(tenantId, async (tx) => {
-      const user = await this.provision(tx, connection, identity, email, role);
-      if (typeof user === 'string') {
-        refusal = user;
-        return undefined;
-      }
-      if (user.status !== 'active') {
-        refusal = 'user_disabled';
-        return undefined;
-      }
-      return this.sessions.startSession(tx, tenantId, user, {
-        method: connection.kind,
-        connection: connection.id,
-        ip,
+    let refusal: Refusal | undefined;
+    try {
+      return await this.db.tenant(tenantId, async (tx) => {
+        const user = await this.provision(tx, connection, identity, email, role);
+        // A refused login changes nothing: throwing rolls back what provisioning wrote.
+        if (user.status !== 'active') throw new RefusedLogin('user_disabled');
+        return this.sessions.startSession(tx, tenantId, user, {
+          method: connection.kind,
+          connection: connection.id,
+          ip,
+        });
       });
-    });
-    if (!pair) {
-      await this.fail(tenantId, connection, ip, refusal!, undefined, identity.subject);
-      throw authError(
-        AuthErrorCode.SsoFailed,
-        refusal === 'email_not_verified'
-          ? 'A user with this email exists and the provider does not vouch for the email.'
-          : 'This user is disabled.',
-      );
+    } catch (err) {
+      if (!(err instanceof RefusedLogin)) throw err;
+      refusal = err.reason;
     }
-    return pair;
+    await this.fail(tenantId, connection, ip, refusal, undefined, identity.subject);
+    throw authError(AuthErrorCode.SsoFailed, REFUSALS[refusal]);
   }
 
   /** The browser's way back: the redirect URL with a one-time code for the session's tokens. */
@@ -172,7 +181,7 @@ export class SsoLoginService {
     identity: ExternalIdentity,
     email: string,
     role: Role,
-  ): Promise<UserRow | 'email_not_verified'> {
+  ): Promise<UserRow> {
     const cols = 'u.id, u.email, u.role, u.status, u.session_version';
     let [user] = await tx.query<UserRow>(
       `SELECT ${cols} FROM user_identities i JOIN users u ON u.tenant_id = i.tenant_id AND u.id = i.user_id
@@ -184,7 +193,16 @@ export class SsoLoginService {
         `SELECT ${cols} FROM users u WHERE u.email_lower = $1 FOR UPDATE`,
         [email.toLowerCase()],
       );
-      if (byEmail && !identity.emailVerified) return 'email_not_verified';
+      if (byEmail && !identity.emailVerified) throw new RefusedLogin('email_not_verified');
+      // Linking by email is for people an admin created: a user some connection provisioned may
+      // have been registered with an email nobody verified, so it is never taken over by another.
+      if (byEmail) {
+        const [linked] = await tx.query<{ n: string }>(
+          `SELECT count(*) AS n FROM user_identities WHERE user_id = $1`,
+          [byEmail.id],
+        );
+        if (Number(linked.n) > 0) throw new RefusedLogin('email_linked_elsewhere');
+      }
       user =
         byEmail ??
         (
@@ -217,6 +235,14 @@ export class SsoLoginService {
     }
     if (user.role !== role && isRole(user.role)) {
       const lower = isDowngrade(user.role, role);
+      if (user.role === 'owner' && user.status === 'active') {
+        // As with the users API: a tenant keeps an active owner; the IdP cannot demote the last one.
+        const [others] = await tx.query<{ n: string }>(
+          `SELECT count(*) AS n FROM users WHERE role = 'owner' AND status = 'active' AND id <> $1`,
+          [user.id],
+        );
+        if (Number(others.n) === 0) throw new RefusedLogin('last_owner');
+      }
       const [updated] = await tx.query<UserRow>(
         `UPDATE users SET role = $2, session_version = session_version + $3, updated_at = now()
           WHERE id = $1 RETURNING id, email, role, status, session_version`,

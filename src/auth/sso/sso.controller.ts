@@ -47,6 +47,7 @@ import {
 import { LdapLoginService } from '../ldap/ldap-login.service';
 import { OidcLoginService } from '../oidc/oidc-login.service';
 import { SamlLoginService } from '../saml/saml-login.service';
+import { actorOf } from '../users.service';
 import { SsoConnectionsService } from './sso-connections.service';
 import type { SsoKind } from './sso-kind-registry';
 import type { RedirectLogin } from './sso-kinds';
@@ -266,7 +267,12 @@ export class SsoConnectionsController {
   })
   @Post()
   async create(@Body() dto: CreateSsoConnectionDto): Promise<SsoConnectionView> {
-    return this.connections.create(this.context.tenantId, await this.slug(), dto);
+    return this.connections.create(
+      this.context.tenantId,
+      await this.slug(),
+      dto,
+      actorOf(this.context),
+    );
   }
 
   @ApiOperation({ summary: 'List connections' })
@@ -289,7 +295,13 @@ export class SsoConnectionsController {
     @Param('connectionId') id: string,
     @Body() dto: UpdateSsoConnectionDto,
   ): Promise<SsoConnectionView> {
-    return this.connections.update(this.context.tenantId, await this.slug(), id, dto);
+    return this.connections.update(
+      this.context.tenantId,
+      await this.slug(),
+      id,
+      dto,
+      actorOf(this.context),
+    );
   }
 
   @ApiOperation({ summary: 'Remove a connection (its users stay; their identities go)' })
