@@ -226,4 +226,35 @@ describe('SSO connections: privilege and account-takeover guards', () => {
     expect((await login(c, 'dev')).status).toBe(302);
     expect((await t.request('GET', `/users/${dev.body.id}`)).body.role).toBe('viewer');
   });
+  it('provisions one user when the same new person finishes two logins at once', async () => {
+    const t = await api.createTenant('ssoh-race');
+    const c = await connect(t, { defaultRole: 'viewer' });
+    idp.accounts.set('twin', { email: `twin@${t.slug}.example`, email_verified: true, groups: [] });
+    // Two browsers each reach the callback, then both post it back at the same moment.
+    const flows = await Promise.all(
+      [0, 1].map(async () => {
+        const jar = new CookieJar();
+        const url = `${c.loginUrl}?redirect=${encodeURIComponent(CONSOLE)}`;
+        const res = await fetch(url, { redirect: 'manual' });
+        jar.store(url, res);
+        const back = await browseToCallback(
+          res.headers.get('location')!,
+          'twin',
+          c.callbackUrl,
+          jar,
+        );
+        return { back, jar };
+      }),
+    );
+    const answers = await Promise.all(
+      flows.map(({ back, jar }) =>
+        fetch(back, { redirect: 'manual', headers: { cookie: jar.header(back) } }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual([302, 302]);
+    const users = await t.request('GET', '/users');
+    expect(
+      (users.body.items as Array<{ email: string }>).filter((u) => u.email.startsWith('twin@')),
+    ).toHaveLength(1);
+  });
 });

@@ -183,6 +183,14 @@ export class SsoLoginService {
     role: Role,
   ): Promise<UserRow> {
     const cols = 'u.id, u.email, u.role, u.status, u.session_version';
+    // Two first logins of one person at once would both insert: the second waits here for the first
+    // to commit, then finds its identity (subject first, then email: one order, so no deadlock).
+    for (const key of [
+      `sso-subject:${connection.id}:${identity.subject}`,
+      `sso-email:${email.toLowerCase()}`,
+    ]) {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [key]);
+    }
     let [user] = await tx.query<UserRow>(
       `SELECT ${cols} FROM user_identities i JOIN users u ON u.tenant_id = i.tenant_id AND u.id = i.user_id
         WHERE i.connection_id = $1 AND i.subject = $2 FOR UPDATE OF u`,
