@@ -35,6 +35,18 @@ export function actorOf(context: TenantContext): Actor {
   return { kind: 'api_key' };
 }
 
+/**
+ * Whether an active owner other than `userId` remains; the other owners are locked until the
+ * transaction ends, so two demotions at once cannot both see the other one.
+ */
+export async function hasAnotherActiveOwner(tx: Tx, userId: string): Promise<boolean> {
+  const others = await tx.query<{ id: string }>(
+    `SELECT id FROM users WHERE role = 'owner' AND status = 'active' AND id <> $1 FOR UPDATE`,
+    [userId],
+  );
+  return others.length > 0;
+}
+
 /** Refuses a role the actor may not give (an admin cannot make owners, by hand or by SSO mapping). */
 export function checkAssign(actor: Actor, role: Role): void {
   const as = actor.kind === 'user' ? actor.role : 'api_key';
@@ -65,7 +77,7 @@ export class UsersService {
     actor: Actor,
     require: TenantRequirement = 'active',
   ): Promise<UserView> {
-    this.checkAssign(actor, dto.role);
+    checkAssign(actor, dto.role);
     const passwordHash = dto.password ? await hashPassword(dto.password) : null;
     const row = await this.db.tenant(
       tenantId,
@@ -120,8 +132,8 @@ export class UsersService {
     const passwordHash = dto.password ? await hashPassword(dto.password) : undefined;
     const row = await this.db.tenant(tenantId, async (tx) => {
       const current = await this.find(tx, userId, true);
-      this.checkAssign(actor, current.role);
-      if (dto.role) this.checkAssign(actor, dto.role);
+      checkAssign(actor, current.role);
+      if (dto.role) checkAssign(actor, dto.role);
       const role = dto.role ?? current.role;
       const status = dto.status ?? current.status;
       const losesOwner =
@@ -158,7 +170,7 @@ export class UsersService {
   async remove(tenantId: string, userId: string, actor: Actor): Promise<void> {
     await this.db.tenant(tenantId, async (tx) => {
       const current = await this.find(tx, userId, true);
-      this.checkAssign(actor, current.role);
+      checkAssign(actor, current.role);
       if (current.role === 'owner' && current.status === 'active')
         await this.keepAnOwner(tx, userId);
       // Refresh tokens go with the row (ON DELETE CASCADE); access tokens find no user.
@@ -171,17 +183,9 @@ export class UsersService {
     });
   }
 
-  private checkAssign(actor: Actor, role: Role): void {
-    checkAssign(actor, role);
-  }
-
-  /** Refuses to leave the tenant without an active owner (other owners are locked meanwhile). */
+  /** Refuses to leave the tenant without an active owner. */
   private async keepAnOwner(tx: Tx, leaving: string): Promise<void> {
-    const others = await tx.query<{ id: string }>(
-      `SELECT id FROM users WHERE role = 'owner' AND status = 'active' AND id <> $1 FOR UPDATE`,
-      [leaving],
-    );
-    if (others.length === 0) {
+    if (!(await hasAnotherActiveOwner(tx, leaving))) {
       throw authError(
         AuthErrorCode.LastOwner,
         'This is the last active owner: make another user owner first.',

@@ -7,6 +7,7 @@ import { LoginStateStore } from '../login-state.store';
 import { isDowngrade, isRole, type Role } from '../roles';
 import { revokeUserLogins } from '../session-revocation';
 import { SessionsService, type TokenPair } from '../sessions.service';
+import { hasAnotherActiveOwner } from '../users.service';
 import { SsoConnectionsService } from './sso-connections.service';
 import type { SsoKind } from './sso-kind-registry';
 import { mapRole, type ExternalIdentity, type SsoConnection, type SsoTenant } from './sso-kinds';
@@ -245,11 +246,7 @@ export class SsoLoginService {
       const lower = isDowngrade(user.role, role);
       if (user.role === 'owner' && user.status === 'active') {
         // As with the users API: a tenant keeps an active owner; the IdP cannot demote the last one.
-        const [others] = await tx.query<{ n: string }>(
-          `SELECT count(*) AS n FROM users WHERE role = 'owner' AND status = 'active' AND id <> $1`,
-          [user.id],
-        );
-        if (Number(others.n) === 0) throw new RefusedLogin('last_owner');
+        if (!(await hasAnotherActiveOwner(tx, user.id))) throw new RefusedLogin('last_owner');
       }
       const [updated] = await tx.query<UserRow>(
         `UPDATE users SET role = $2, session_version = session_version + $3, updated_at = now()
