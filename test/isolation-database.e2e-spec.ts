@@ -587,6 +587,29 @@ describe('cross-tenant isolation in the database', () => {
         tx.query<{ id: string }>('SELECT id FROM tenants'),
       );
       expect(seen.map((r) => r.id)).toEqual([a.t.id]);
+      // Read-only: the lookup cannot change the row it sees.
+      const renamed = await db.keyLookup(hashHex, (tx) =>
+        tx.execute(`UPDATE tenants SET name = 'via key lookup' WHERE id = $1`, [a.t.id]),
+      );
+      expect(renamed).toBe(0);
+      // A hash no key holds shows no tenant at all.
+      const unknown = await db.keyLookup('ab'.repeat(32), (tx) =>
+        tx.query<{ id: string }>('SELECT id FROM tenants'),
+      );
+      expect(unknown).toEqual([]);
+    });
+
+    it('plans the tenant status read without expanding the key-lookup rule (one cached function)', async () => {
+      // The key-lookup branch of the tenants policy is a function call, not a sub-select over
+      // api_keys that every status read in the request path would have to plan.
+      const plan = await db.tenant(a.t.id, (tx) =>
+        tx.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN SELECT status FROM tenants WHERE id = '${a.t.id}'`,
+        ),
+      );
+      const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+      expect(text).toContain('quiver_key_tenant()');
+      expect(text).not.toMatch(/SubPlan|api_keys/);
     });
   });
 });
