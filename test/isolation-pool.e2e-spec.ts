@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { DATABASE_CONNECTION, DatabaseConnection } from '@app/database/database.module';
 import { Db } from '@app/database/db';
-import { HttpResponse, startApp, TestApp } from './support/harness';
+import { eventually, HttpResponse, startApp, TestApp } from './support/harness';
 import { Seeded, seedTenant, SHARED_NAME } from './support/isolation-fixtures';
 
 /**
@@ -128,6 +128,26 @@ describe('pooled connections shared by tenants (DATABASE_POOL_SIZE=3)', () => {
   it('200 concurrent interleaved requests of two tenants each return only their own data', async () => {
     await interleaved(a, b, 200);
     expect(poolOf(api).totalCount).toBeLessThanOrEqual(3);
+  });
+
+  it('keeps idle connections for DATABASE_IDLE_TIMEOUT_MS (default 5 minutes), not pg’s 10 s', async () => {
+    const options = (poolOf(api) as unknown as { options: { idleTimeoutMillis?: number } }).options;
+    expect(options.idleTimeoutMillis).toBe(300_000);
+    const short = await startApp({ DATABASE_POOL_SIZE: '1', DATABASE_IDLE_TIMEOUT_MS: '1000' });
+    try {
+      const t = await short.createTenant('idle');
+      expect((await t.request('GET', '/collections')).status).toBe(200);
+      const pool = poolOf(short);
+      expect(pool.totalCount).toBe(1);
+      // The idle connection is closed once the timeout has passed.
+      await eventually(
+        () => Promise.resolve(pool.totalCount),
+        (n) => n === 0,
+        10_000,
+      );
+    } finally {
+      await short.close();
+    }
   });
 
   it('200 concurrent Db transactions without a tenant filter each see only their tenant', async () => {

@@ -36,9 +36,17 @@ export const envSchema = z.object({
     .transform((v) => (v === 'auto' ? availableParallelism() : v)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: bool.default('true'),
+  /** `npm run bench` only: mounts the tenant-context baseline route (src/bench-support). */
+  BENCH_ROUTES: bool.default('false'),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_OWNER_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: int(1, 500).default('10'),
+  /**
+   * How long a pooled connection may sit idle before it is closed (0: never). A fresh PostgreSQL
+   * backend pays a one-time catalogue load per collection partition it touches (about 20 ms for its
+   * first query with 1,000 partitions), so connections are kept much longer than pg's 10 s default.
+   */
+  DATABASE_IDLE_TIMEOUT_MS: int(0, 86_400_000).default('300000'),
   MIGRATIONS_RUN: bool.default('false'),
   EMBEDDED_DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: redisUrl.optional(),

@@ -7,7 +7,11 @@ import { ENTITIES } from './entities';
  * schema changes only through migrations. `installExtensions: false` because the vector extension is
  * created by a migration, as the owner.
  */
-export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  poolSize: number,
+  idleTimeoutMs?: number,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -20,6 +24,10 @@ export function dataSourceOptions(url: string, poolSize: number): DataSourceOpti
     installExtensions: false,
     logging: ['error'],
     poolSize,
-    extra: { application_name: 'quiver' },
+    extra: {
+      application_name: 'quiver',
+      // pg closes a connection idle this long (its default: 10 s). 0: never.
+      ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMillis: idleTimeoutMs }),
+    },
   };
 }

@@ -33,7 +33,9 @@ export async function openDatabase(config: AppConfig): Promise<DatabaseConnectio
   }
   try {
     if (embedded || config.env.MIGRATIONS_RUN) await runMigrations(ownerUrl, !embedded);
-    const dataSource = new DataSource(dataSourceOptions(appUrl, poolSize));
+    const dataSource = new DataSource(
+      dataSourceOptions(appUrl, poolSize, config.env.DATABASE_IDLE_TIMEOUT_MS),
+    );
     await dataSource.initialize();
     const pool = (dataSource.driver as PostgresDriver).master as Pool;
     const description = embedded
