@@ -3,8 +3,11 @@ import path from 'node:path';
 import type { ChildMessage, LoadTask, ParentMessage } from './loadgen-protocol';
 import type { LoadMeasurement } from './results-schema';
 
+/** A measurement, with every latency when the task asked for them (keepLatencies). */
+export type LoadOutcome = LoadMeasurement & { latencies?: number[] };
+
 interface Pending {
-  resolve: (m: LoadMeasurement) => void;
+  resolve: (m: LoadOutcome) => void;
   onMeasuring?: () => void;
   reject: (e: Error) => void;
   label: string;
@@ -55,10 +58,10 @@ export class LoadGenerator {
   }
 
   /** Runs one task; `onMeasuring` is called when its warm-up ends and the measured window starts. */
-  run(task: LoadTask, onMeasuring?: () => void): Promise<LoadMeasurement> {
+  run(task: LoadTask, onMeasuring?: () => void): Promise<LoadOutcome> {
     if (this.exited) return Promise.reject(new Error('load generator is not running'));
     const id = this.nextId++;
-    return new Promise<LoadMeasurement>((resolve, reject) => {
+    return new Promise<LoadOutcome>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onMeasuring, label: task.label });
       const message: ParentMessage = { id, task };
       this.child.send(message);
@@ -88,7 +91,9 @@ export class LoadGenerator {
       if (message.firstError) {
         process.stderr.write(`[bench] ${p.label}: first error: ${message.firstError}\n`);
       }
-      p.resolve(message.result);
+      p.resolve(
+        message.latencies ? { ...message.result, latencies: message.latencies } : message.result,
+      );
     } else {
       p.reject(new Error(`${p.label}: ${message.error}`));
     }

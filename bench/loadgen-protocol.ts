@@ -26,6 +26,10 @@ export interface HttpTask {
   /** Request bodies; one is picked at random per request (none for GET). */
   bodies: string[];
   seed: number;
+  /** Warm up with this many requests instead of warmupSeconds (a warm-up sized to the data). */
+  warmupRequests?: number;
+  /** Send every measured latency back too (for rows measured in interleaved slices). */
+  keepLatencies?: boolean;
 }
 
 /** A parameter of a raw SQL step: a value, or a random query vector literal from the task's pool. */
@@ -60,5 +64,5 @@ export type ChildMessage =
   | { ready: true }
   /** Sent when the warm-up is over and the measured window starts. */
   | { id: number; measuring: true }
-  | { id: number; ok: true; result: LoadMeasurement; firstError?: string }
+  | { id: number; ok: true; result: LoadMeasurement; firstError?: string; latencies?: number[] }
   | { id: number; ok: false; error: string };

@@ -22,6 +22,7 @@ import { LatencyRecorder } from './stats';
 interface Outcome {
   result: LoadMeasurement;
   firstError?: string;
+  latencies?: number[];
 }
 
 function send(message: ChildMessage): void {
@@ -42,12 +43,19 @@ async function runTask(task: LoadTask, onMeasuring: OnMeasuring): Promise<Outcom
 // ------------------------------------------------------------------------------------- HTTP
 
 async function runHttp(task: HttpTask, onMeasuring: OnMeasuring): Promise<Outcome> {
-  if (task.warmupSeconds > 0) await autocannonPhase(task, task.warmupSeconds, false);
+  if (task.warmupRequests) await autocannonPhase(task, 0, false, task.warmupRequests);
+  else if (task.warmupSeconds > 0) await autocannonPhase(task, task.warmupSeconds, false);
   onMeasuring();
   return autocannonPhase(task, task.durationSeconds, true);
 }
 
-function autocannonPhase(task: HttpTask, seconds: number, record: boolean): Promise<Outcome> {
+/** One autocannon run: for `seconds`, or until `amount` requests are answered when given. */
+function autocannonPhase(
+  task: HttpTask,
+  seconds: number,
+  record: boolean,
+  amount?: number,
+): Promise<Outcome> {
   const rng = new Rng(task.seed + (record ? 1 : 0));
   const bodies = task.bodies.map((b) => Buffer.from(b));
   const recorder = new LatencyRecorder();
@@ -91,7 +99,7 @@ function autocannonPhase(task: HttpTask, seconds: number, record: boolean): Prom
       {
         url: task.origin,
         connections: task.connections,
-        duration: seconds,
+        ...(amount ? { amount } : { duration: seconds }),
         requests: [request],
         timeout: 30,
       },
@@ -112,6 +120,7 @@ function autocannonPhase(task: HttpTask, seconds: number, record: boolean): Prom
             statusCodes,
           ),
           firstError,
+          latencies: record && task.keepLatencies ? recorder.all() : undefined,
         });
       },
     );

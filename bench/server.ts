@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { BenchDatabase } from './database';
+import { envSchema } from '@app/config/config.schema';
 import { REDIS_URL } from './redis-cleanup';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -21,6 +22,8 @@ export interface ServerOptions {
   profileDir?: string;
   /** API_PROCESSES: above 1 the server is a primary with that many workers. Default 1. */
   processes?: number;
+  /** Settings on top of serverEnv's (a scenario that needs the server configured otherwise). */
+  env?: Record<string, string>;
 }
 
 /** The server's environment as the bench sets it. Everything else Quiver reads is left unset. */
@@ -35,6 +38,8 @@ export function serverEnv(
     API_PROCESSES: String(opts.processes ?? 1),
     LOG_REQUESTS: 'false',
     LOG_LEVEL: 'warn',
+    // The tenant-context baseline route (src/bench-support).
+    BENCH_ROUTES: 'true',
     HOST: '127.0.0.1',
     PORT: String(opts.port),
     DATABASE_URL: opts.db.appUrl,
@@ -48,34 +53,7 @@ export function serverEnv(
 }
 
 /** Names of the settings Quiver reads (src/config/config.schema.ts), cleared so none leaks in. */
-const QUIVER_SETTINGS = [
-  'NODE_ENV',
-  'PORT',
-  'HOST',
-  'API_PROCESSES',
-  'LOG_LEVEL',
-  'LOG_REQUESTS',
-  'DATABASE_URL',
-  'DATABASE_OWNER_URL',
-  'DATABASE_POOL_SIZE',
-  'MIGRATIONS_RUN',
-  'EMBEDDED_DATA_DIR',
-  'REDIS_URL',
-  'QUEUE_PREFIX',
-  'QUIVER_BOOTSTRAP_TOKEN',
-  'QUIVER_KEY_ENV',
-  'API_KEY_CACHE_TTL_MS',
-  'TENANT_PURGE_GRACE_HOURS',
-  'PURGE_SCAN_INTERVAL_MS',
-  'BODY_LIMIT_BYTES',
-  'HNSW_M',
-  'HNSW_EF_CONSTRUCTION',
-  'HNSW_EF_SEARCH',
-  'SHUTDOWN_TIMEOUT_MS',
-  'QUIVER_ENCRYPTION_KEY',
-  'SIGNATURE_MAX_SKEW_SECONDS',
-  'TRUSTED_PROXIES',
-];
+const QUIVER_SETTINGS = ['NODE_ENV', ...Object.keys(envSchema.shape)];
 
 export class Server {
   private exitCode: number | null | undefined;
@@ -104,7 +82,7 @@ export class Server {
     if (!existsSync(entry)) throw new Error(`${SERVER_ENTRY} is missing: run "nest build" first`);
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of QUIVER_SETTINGS) delete env[k];
-    Object.assign(env, serverEnv(opts));
+    Object.assign(env, serverEnv(opts), opts.env ?? {});
     const log = openSync(opts.logFile, 'w');
     const nodeArgs = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
     const child = spawn(process.execPath, [...nodeArgs, entry], {

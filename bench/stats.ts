@@ -18,6 +18,11 @@ export class LatencyRecorder {
     return this.length;
   }
 
+  /** The recorded latencies, in recording order. */
+  all(): number[] {
+    return Array.from(this.values.subarray(0, this.length));
+  }
+
   latency(): Latency {
     const sorted = this.values.slice(0, this.length).sort();
     return {

@@ -3,6 +3,7 @@ import { ClsService } from 'nestjs-cls';
 import { LoggerModule } from 'nestjs-pino';
 import { ContextModule } from './common/context/context.module';
 import { loggerParams } from './common/logging';
+import { BenchBaselineModule } from './bench-support/bench-baseline.controller';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -45,6 +46,7 @@ export class AppModule {
         TenancyModule,
         VectorsModule,
         HealthModule,
+        ...(config.env.BENCH_ROUTES ? [BenchBaselineModule] : []),
       ],
     };
   }

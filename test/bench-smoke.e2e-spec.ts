@@ -32,6 +32,8 @@ describe('npm run bench -- --quick --smoke', () => {
       'rate-limiting-enforced',
       'rate-limiting-2p',
       'rate-limiting-enforced-2p',
+      'tenant-context-api-c1',
+      'tenant-context-none-c1',
       'validation-unguarded',
       'validation-full',
       'search-exact',
@@ -44,6 +46,9 @@ describe('npm run bench -- --quick --smoke', () => {
     // Every signed request was accepted: the load generator signs each one anew.
     expect(rows.get('validation-full')!.result!.errors.total).toBe(0);
     expect(results.goals.find((g) => g.id === 'validation-overhead-p99')?.value).not.toBeNull();
+    // The tenant-context baseline route answered every request (a 404 would mean BENCH_ROUTES is off).
+    expect(rows.get('tenant-context-none-c1')!.result!.errors.total).toBe(0);
+    expect(rows.get('tenant-context-none-c1')!.result!.requests).toBeGreaterThan(0);
     // The enforced row answered only 2xx and 429, and admitted some of each.
     const enforced = rows.get('rate-limiting-enforced')!.result!;
     expect(Object.keys(enforced.statusCodes).sort()).toEqual(['200', '429']);
