@@ -213,6 +213,21 @@ describe('pooled connections shared by tenants (DATABASE_POOL_SIZE=3)', () => {
     });
     await expect(db.tenantRead(a.t.id, ['SELECT 1; SELECT 2'])).rejects.toThrow(/exactly one/);
     expect(poolOf(api).totalCount).toBeLessThanOrEqual(3);
+    // Every pooled connection came back outside any transaction, with no tenant, role or read-only
+    // mode left over from the implicit transaction of a tenantRead message.
+    const pool = poolOf(api);
+    const clients = await Promise.all(Array.from({ length: 3 }, () => pool.connect()));
+    try {
+      for (const c of clients) {
+        const { rows } = await c.query<Record<string, string>>(
+          `SELECT COALESCE(current_setting('app.tenant_id', true), '') AS tenant, current_user AS role,
+                  current_setting('transaction_read_only') AS read_only`,
+        );
+        expect(rows[0]).toEqual({ tenant: '', role: 'quiver_app', read_only: 'off' });
+      }
+    } finally {
+      clients.forEach((c) => c.release());
+    }
   });
 
   // One tenant's collection DDL must not make another tenant's request fail: each collection is

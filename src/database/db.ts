@@ -74,16 +74,20 @@ export class Db {
   }
 
   /**
-   * A read-only tenant transaction in ONE round trip: `BEGIN READ ONLY`, the role/tenant/status
-   * statement of `tenant()`, the given statements and `COMMIT` travel as one simple-query message
-   * (`tenant()` needs at least three round trips for one query: set-up, query, COMMIT). Returns each
-   * statement's rows. The tenant's status is checked when the answer arrives; on a suspended or
-   * deleted tenant the rows are dropped and the usual error thrown (READ ONLY: nothing was changed).
+   * A read-only tenant transaction in ONE round trip and as few statements as possible: the
+   * role/tenant/status statement of `tenant()`, which also makes the transaction read-only, then the
+   * given statements, travel as one simple-query message. PostgreSQL runs such a message as one
+   * implicit transaction, so the transaction-local settings last exactly as long as the message and
+   * no BEGIN or COMMIT is needed (`tenant()` needs at least three round trips for one query: set-up,
+   * query, COMMIT). Returns each statement's rows. The tenant's status is checked when the answer
+   * arrives; on a suspended or deleted tenant the rows are dropped and the usual error thrown
+   * (read-only: nothing was changed).
    *
    * The simple query protocol takes no bind parameters, so each statement must be ONE statement with
    * every value inlined, and only values that are safe by construction: UUIDs, integers and numbers
-   * the caller formatted, names it validated, or text quoted with `sqlLiteral`. Anything carrying user
-   * text in bulk (metadata filters) keeps using `tenant()` with parameters.
+   * the caller formatted, names it validated, or text quoted with `sqlLiteral`. No statement may
+   * control the transaction (BEGIN, COMMIT, ...). Anything carrying user text in bulk (metadata
+   * filters) keeps using `tenant()` with parameters.
    */
   async tenantRead<R extends QueryResultRow = Record<string, unknown>>(
     tenantId: string,
@@ -109,23 +113,26 @@ export class Db {
     if (!isUuid(tenantId)) throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
     const require = options.require ?? 'active';
     const sql =
-      `BEGIN READ ONLY; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true), ` +
+      `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true), ` +
+      `set_config('transaction_read_only', 'on', true), ` +
       `(SELECT status FROM tenants WHERE id = '${tenantId}') AS status${setupColumns ? `, ${setupColumns}` : ''}; ` +
-      `${statements.join('; ')}; COMMIT`;
+      statements.join('; ');
     const client = await this.pool.connect();
     let unusable: Error | undefined;
     try {
       const results = (await client.query(sql)) as unknown as Array<QueryResult<R>>;
-      if (results.length !== statements.length + 3) {
+      // pg returns one result for a one-statement message, an array otherwise.
+      const all = Array.isArray(results) ? results : [results as unknown as QueryResult<R>];
+      if (all.length !== statements.length + 1) {
         throw new Error('tenantRead: each statement must be exactly one SQL statement');
       }
-      const setup = results[1].rows[0] as Record<string, unknown>;
+      const setup = all[0].rows[0] as Record<string, unknown>;
       if (require !== 'any') assertTenantStatus(setup.status as string | null | undefined, require);
-      return { setup, rows: results.slice(2, 2 + statements.length).map((r) => r.rows) };
+      return { setup, rows: all.slice(1).map((r) => r.rows) };
     } catch (err) {
-      // A failed statement leaves the transaction open and aborted (the rest of the message is
-      // skipped; pg reports the error before the server's ReadyForQuery, so the client's transaction
-      // status cannot tell yet): roll back, or destroy the connection if even that fails.
+      // A failed statement ends the implicit transaction (rolled back, the rest of the message
+      // skipped). Whatever failed, the connection must not go back to the pool inside a transaction:
+      // ROLLBACK (a no-op with a warning when none is open), or destroy it if even that fails.
       await client.query('ROLLBACK').catch((rollbackErr: Error) => {
         unusable = rollbackErr;
       });

@@ -64,8 +64,8 @@ export function oneTripStatements(
 /**
  * Unfiltered search in one round trip for a collection this instance has resolved before (two the
  * first time: `lookup`, then the search): one
- * message carries BEGIN READ ONLY, the tenant set-up (role, tenant, status), the HNSW parameters with
- * an existence check of the remembered collection, the search and COMMIT. The general path
+ * message carries the tenant set-up (role, tenant, status, read-only), the HNSW parameters with
+ * an existence check of the remembered collection, and the search. The general path
  * (VectorsService: set-up, collection lookup, search, COMMIT: four round trips) serves filtered
  * searches, whose user-supplied values travel only as bind parameters, and fills the cache.
  */
