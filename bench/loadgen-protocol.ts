@@ -7,8 +7,8 @@ export interface HttpTarget {
   headers: Record<string, string>;
   /**
    * Sign every request anew (RFC 9421, libs/http-signatures signRequest): the server refuses a
-   * signature it has seen, so each request needs its own `created` and nonce. Signing happens in
-   * autocannon's setupRequest, which runs before a request's timer starts.
+   * signature it has seen, so each request needs its own `created` and nonce. Bodiless requests are
+   * signed ahead of each phase (outside the measured window); others as they are sent.
    */
   sign?: { keyId: string; secret: string };
 }
