@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { envSchema } from '@app/config/config.schema';
-import { APP_ROLE } from '@app/database/db';
+import { APP_ROLE, tenantSetupSql } from '@app/database/db';
 import { toVectorLiteral } from '@app/vectors/vector-validation';
 import { searchSql } from '@app/vectors/vectors.service';
 import {
@@ -740,9 +740,7 @@ export async function vectorSearch(ctx: BenchContext, main: Tenant): Promise<Sea
       targets: [target],
       bodies: bodiesFor('approximate', s.ef),
     });
-    const setup =
-      `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${main.id}', true), ` +
-      `(SELECT status FROM tenants WHERE id = '${main.id}') AS status, set_config('hnsw.ef_search', '${s.efValue}', true)`;
+    const setup = `BEGIN; ${tenantSetupSql(main.id, 'active')}, set_config('hnsw.ef_search', '${s.efValue}', true)`;
     const query = searchSql(
       {
         id: main.collection.id,

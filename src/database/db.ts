@@ -60,11 +60,7 @@ export class Db {
     // The id is inlined (a multi-statement simple query takes no parameters), so it must be a UUID.
     if (!isUuid(tenantId)) throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
     const require = options.require ?? 'active';
-    const setup =
-      `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)` +
-      (require === 'any'
-        ? ''
-        : `, (SELECT status FROM tenants WHERE id = '${tenantId}') AS status`);
+    const setup = `BEGIN; ${tenantSetupSql(tenantId, require)}`;
     return this.run(setup, fn, (results) => {
       if (require === 'any') return;
       const status = (results as Array<{ rows: Array<{ status: string | null }> }>)[1]?.rows[0]
@@ -112,11 +108,10 @@ export class Db {
   ): Promise<{ setup: Record<string, unknown>; rows: R[][] }> {
     if (!isUuid(tenantId)) throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
     const require = options.require ?? 'active';
+    // The status is read even for 'any', as the caller may want it; only the check is skipped.
     const sql =
-      `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true), ` +
-      `set_config('transaction_read_only', 'on', true), ` +
-      `(SELECT status FROM tenants WHERE id = '${tenantId}') AS status${setupColumns ? `, ${setupColumns}` : ''}; ` +
-      statements.join('; ');
+      `${tenantSetupSql(tenantId, 'exists')}, set_config('transaction_read_only', 'on', true)` +
+      `${setupColumns ? `, ${setupColumns}` : ''}; ${statements.join('; ')}`;
     const client = await this.pool.connect();
     let unusable: Error | undefined;
     try {
@@ -218,6 +213,19 @@ export class Db {
       client.release(unusable);
     }
   }
+}
+
+/**
+ * The statement that enters a tenant: the app role and app.tenant_id, both transaction-local, and
+ * (unless `require` is 'any') the tenant's status as column `status`, read by quiver_enter_tenant
+ * (one plpgsql call whose plan each connection caches). The id is inlined, so it must be a UUID.
+ * Exported for the bench's raw SQL baselines, which must send what the API sends.
+ */
+export function tenantSetupSql(tenantId: string, require: TenantRequirement): string {
+  if (!isUuid(tenantId)) throw new Error('tenantSetupSql: the tenant id must be a UUID');
+  return require === 'any'
+    ? `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`
+    : `SELECT set_config('role', '${APP_ROLE}', true), quiver_enter_tenant('${tenantId}') AS status`;
 }
 
 function assertTenantStatus(status: string | null | undefined, require: TenantRequirement): void {
