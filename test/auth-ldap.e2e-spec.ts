@@ -37,6 +37,7 @@ describe('SSO with LDAP / Active Directory against a real slapd', () => {
     dir = await TestLdapServer.start();
     api = await startApp({
       SSO_ALLOW_HTTP_ISSUERS: 'true',
+      SSO_ALLOW_PRIVATE_ADDRESSES: 'true',
       AUTH_LOGIN_PER_MINUTE: '0',
       AUTH_REFRESH_PER_MINUTE: '0',
       SSO_LDAP_TIMEOUT_MS: '2000',

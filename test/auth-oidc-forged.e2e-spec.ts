@@ -125,6 +125,7 @@ describe('SSO with OpenID Connect: forged ID tokens are refused', () => {
       {
         PUBLIC_URL: `http://127.0.0.1:${port}`,
         SSO_ALLOW_HTTP_ISSUERS: 'true',
+        SSO_ALLOW_PRIVATE_ADDRESSES: 'true',
         AUTH_LOGIN_PER_MINUTE: '0',
       },
       { port },

@@ -19,6 +19,7 @@ describe('SSO with OpenID Connect against a real provider (oidc-provider)', () =
       {
         PUBLIC_URL: `http://127.0.0.1:${port}`,
         SSO_ALLOW_HTTP_ISSUERS: 'true',
+        SSO_ALLOW_PRIVATE_ADDRESSES: 'true',
         AUTH_LOGIN_PER_MINUTE: '0',
         AUTH_REFRESH_PER_MINUTE: '0',
       },

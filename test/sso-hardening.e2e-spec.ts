@@ -22,6 +22,7 @@ describe('SSO connections: privilege and account-takeover guards', () => {
       {
         PUBLIC_URL: `http://127.0.0.1:${port}`,
         SSO_ALLOW_HTTP_ISSUERS: 'true',
+        SSO_ALLOW_PRIVATE_ADDRESSES: 'true',
         AUTH_LOGIN_PER_MINUTE: '0',
         AUTH_REFRESH_PER_MINUTE: '0',
       },

@@ -21,6 +21,7 @@ export enum AuthErrorCode {
   NoRoleForUser = 'sso_no_role',
   LoginCodeInvalid = 'login_code_invalid',
   ProviderUnavailable = 'sso_provider_unavailable',
+  AddressNotAllowed = 'sso_address_not_allowed',
 }
 
 export const authError = defineErrors<AuthErrorCode>({
@@ -61,5 +62,9 @@ export const authError = defineErrors<AuthErrorCode>({
   [AuthErrorCode.ProviderUnavailable]: {
     status: 503,
     title: 'The identity provider cannot be reached',
+  },
+  [AuthErrorCode.AddressNotAllowed]: {
+    status: 400,
+    title: 'SSO connections may not reach this address',
   },
 });

@@ -11,6 +11,7 @@ import { SamlLoginService } from './saml/saml-login.service';
 import { SamlStateStore } from './saml/saml-state.store';
 import { SecurityEventsController } from './security-events.controller';
 import { SsoConnectionsController, SsoLoginController } from './sso/sso.controller';
+import { SsoAddressGuard } from './sso/sso-address-guard';
 import { SsoConnectionsService } from './sso/sso-connections.service';
 import { SsoLoginService } from './sso/sso-login.service';
 import { SessionsService } from './sessions.service';
@@ -36,6 +37,7 @@ import { UsersService } from './users.service';
     RequestOrigin,
     LoginStateStore,
     SsoConnectionsService,
+    SsoAddressGuard,
     SsoLoginService,
     OidcAuthenticator,
     OidcLoginService,

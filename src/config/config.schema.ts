@@ -25,6 +25,29 @@ const redisUrl = z
   .url('must be a URL such as redis://host:6379')
   .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://');
 
+/** A comma-separated list of IP addresses and CIDRs (no /0), validated at boot. */
+const cidrList = (zeroMeans: string) =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .superRefine((entries, ctx) => {
+      for (const e of entries) {
+        const parsed = parseEntry(e);
+        if (!parsed.ok) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: `"${e}" is ${parsed.problem === 'invalid' ? 'not an IP address or CIDR' : `a /0, which would ${zeroMeans}`}`,
+          });
+        }
+      }
+    });
+
 /** Every setting Quiver reads, with its default. .env.example documents each one. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -82,6 +105,14 @@ export const envSchema = z.object({
     .refine((u) => /^https?:\/\/[^/]+$/.test(u.replace(/\/$/, '')), 'must be an origin, no path')
     .optional(),
   SSO_ALLOW_HTTP_ISSUERS: bool.default('false'),
+  /**
+   * SSO connections (OIDC issuers and their endpoints, LDAP directories) may reach loopback, private,
+   * link-local and other non-public addresses. Off: a tenant admin cannot point Quiver at its own
+   * network (SSRF). Unspecified, broadcast and multicast addresses stay refused either way.
+   */
+  SSO_ALLOW_PRIVATE_ADDRESSES: bool.default('false'),
+  /** Non-public ranges SSO connections may reach without opening them all (an on-premise IdP's subnet). */
+  SSO_ALLOWED_PRIVATE_CIDRS: cidrList('open every address'),
   SAML_CLOCK_SKEW_SECONDS: int(0, 300).default('60'),
   SSO_LDAP_TIMEOUT_MS: int(500, 60_000).default('10000'),
   AUTH_REFRESH_PER_MINUTE: int(0, 100_000).default('60'),
@@ -101,26 +132,7 @@ export const envSchema = z.object({
   METRICS_TENANT_LABELS: int(0, 10_000).default('0'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   QUOTA_RECONCILE_INTERVAL_MS: int(60_000, 7 * 86_400_000).default('3600000'),
-  TRUSTED_PROXIES: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .superRefine((entries, ctx) => {
-      for (const e of entries) {
-        const parsed = parseEntry(e);
-        if (!parsed.ok) {
-          ctx.addIssue({
-            code: z.ZodIssueCode.custom,
-            message: `"${e}" is ${parsed.problem === 'invalid' ? 'not an IP address or CIDR' : 'a /0, which would trust every peer'}`,
-          });
-        }
-      }
-    }),
+  TRUSTED_PROXIES: cidrList('trust every peer'),
 });
 
 export type Env = z.infer<typeof envSchema>;

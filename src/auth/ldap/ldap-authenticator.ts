@@ -6,7 +6,9 @@ import type { ConnectionOptions } from 'node:tls';
 import passport from 'passport';
 import LdapAuthStrategy from 'passport-ldapauth';
 import { fillFilterTemplate } from '@libs/ldap';
+import { AddressNotAllowedError, type ResolvedAddress } from '@libs/net';
 import { AppConfig } from '@app/config/app-config';
+import { SsoAddressGuard } from '../sso/sso-address-guard';
 import { attemptTlsOptions, installLdapClientHook, type LdapAttempt } from './ldap-client-hook';
 import { ALWAYS_REQUESTED } from './ldap-identity';
 import type { LdapConfig } from './ldap-kind';
@@ -22,6 +24,9 @@ interface AttemptRequest {
   searchFilter: string;
   groupSearchFilter: ((user: { dn: string }) => string) | undefined;
   attempt: LdapAttempt;
+  /** The connection's URL with its host replaced by the address checked for this attempt. */
+  url: string;
+  address: string;
 }
 
 type ServerOptions = LdapAuthStrategy.Options['server'];
@@ -41,9 +46,12 @@ class LdapConnectionStrategy extends PassportStrategy(LdapAuthStrategy) {
           server: {
             ...server,
             searchAttributes: [...(server.searchAttributes ?? [])],
+            url: req.url,
             searchFilter: req.searchFilter,
             ...(req.groupSearchFilter ? { groupSearchFilter: req.groupSearchFilter } : {}),
-            tlsOptions: attemptTlsOptions(server.tlsOptions, req.attempt),
+            // `host` is where TLS connects (it overrides the URL's); `servername`, when the
+            // connection names a host, is what its certificate is checked against.
+            tlsOptions: attemptTlsOptions({ ...server.tlsOptions, host: req.address }, req.attempt),
           },
           credentialsLookup: () => ({ username: req.username, password: req.password }),
         });
@@ -78,17 +86,58 @@ export class LdapAuthenticator {
   private readonly passport = new passport.Passport();
   private readonly timeoutMs: number;
 
-  constructor(config: AppConfig) {
+  constructor(
+    config: AppConfig,
+    private readonly addresses: SsoAddressGuard,
+  ) {
     this.timeoutMs = config.env.SSO_LDAP_TIMEOUT_MS;
     installLdapClientHook();
   }
 
   /** `name` is the normalised login name (libs/ldap parseLoginName); `password` is not blank. */
-  authenticate(
+  async authenticate(
     config: LdapConfig,
     bindPassword: string,
     name: string,
     password: string,
+  ): Promise<LdapOutcome> {
+    const target = await this.checkedAddress(config.url);
+    if (!('address' in target)) return target;
+    return this.run(config, bindPassword, name, password, target);
+  }
+
+  /**
+   * The directory's address for this attempt, resolved now (DNS may have changed since the connection
+   * was saved) and refused unless every address it resolves to is allowed; ldapjs then connects to
+   * this address, not to a second lookup of the name.
+   */
+  private async checkedAddress(url: string): Promise<ResolvedAddress | LdapOutcome> {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('DNS lookup timeout')), this.timeoutMs);
+      });
+      const [first] = await Promise.race([this.addresses.resolve(host), timeout]);
+      return first;
+    } catch (err) {
+      if (err instanceof AddressNotAllowedError)
+        return { kind: 'unavailable', reason: 'address_not_allowed', detail: err.message };
+      const detail = String(err).slice(0, 200);
+      return /timeout/i.test(detail)
+        ? { kind: 'unavailable', reason: 'directory_timeout', detail }
+        : { kind: 'unavailable', reason: 'directory_unreachable', detail };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private run(
+    config: LdapConfig,
+    bindPassword: string,
+    name: string,
+    password: string,
+    target: ResolvedAddress,
   ): Promise<LdapOutcome> {
     const strategy = this.strategyFor(config, bindPassword);
     const attempt: LdapAttempt = { startTls: config.startTls, binds: [], clients: [] };
@@ -101,6 +150,8 @@ export class LdapAuthenticator {
         ? (user) => fillFilterTemplate(groupTemplate, { dn: user.dn, username: name })
         : undefined,
       attempt,
+      url: pinnedUrl(config.url, target),
+      address: target.address,
     };
     return new Promise<LdapOutcome>((resolve) => {
       let settled = false;
@@ -194,4 +245,11 @@ export class LdapAuthenticator {
       tlsOptions,
     };
   }
+}
+
+/** `ldaps://dc.corp:636` with its host replaced by the checked address (`ldaps://10.1.2.3:636`). */
+function pinnedUrl(url: string, target: ResolvedAddress): string {
+  const parsed = new URL(url);
+  const host = target.family === 6 ? `[${target.address}]` : target.address;
+  return `${parsed.protocol}//${host}${parsed.port ? `:${parsed.port}` : ''}`;
 }

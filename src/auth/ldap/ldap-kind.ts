@@ -203,6 +203,7 @@ export const LDAP_KIND: SsoKindSpec<LdapConfig> = {
     }
     return config;
   },
+  destinations: (config) => [{ field: 'url', url: config.url }],
   view(config, { secretSet }) {
     return {
       url: config.url,

@@ -58,7 +58,9 @@ export class LdapLoginService {
       await this.sso.fail(tenant.id, connection, ip, outcome.reason, outcome.detail);
       throw ldapError(
         LdapErrorCode.DirectoryUnavailable,
-        'The directory did not answer; try again later.',
+        outcome.reason === 'address_not_allowed'
+          ? "The directory's address is not allowed for SSO connections; ask the operator."
+          : 'The directory did not answer; try again later.',
       );
     }
     if (outcome.kind === 'refused')

@@ -21,6 +21,7 @@ export type LdapUnavailability =
   | 'directory_tls_failed'
   | 'service_bind_failed'
   | 'search_base_not_found'
+  | 'address_not_allowed'
   | 'directory_error';
 
 /** An entry as ldapjs 2 gives it: `dn` and attributes (string or string[]), `_raw` with Buffers. */

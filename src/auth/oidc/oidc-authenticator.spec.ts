@@ -1,5 +1,6 @@
 import * as client from 'openid-client';
 import type { AppConfig } from '@app/config/app-config';
+import { SsoAddressGuard } from '../sso/sso-address-guard';
 import type { SsoConnection } from '../sso/sso-kinds';
 import { OidcAuthenticator } from './oidc-authenticator';
 import type { OidcConfig } from './oidc-kind';
@@ -27,9 +28,14 @@ const connection: SsoConnection<OidcConfig> = {
 
 /** An authenticator whose discovery returns fixed metadata (a provider that supports PKCE). */
 function setUp() {
-  const auth = new OidcAuthenticator({
-    env: { SSO_ALLOW_HTTP_ISSUERS: false },
-  } as unknown as AppConfig);
+  const appConfig = {
+    env: {
+      SSO_ALLOW_HTTP_ISSUERS: false,
+      SSO_ALLOW_PRIVATE_ADDRESSES: false,
+      SSO_ALLOWED_PRIVATE_CIDRS: [],
+    },
+  } as unknown as AppConfig;
+  const auth = new OidcAuthenticator(appConfig, new SsoAddressGuard(appConfig));
   const config = new client.Configuration(
     {
       issuer: ISSUER,

@@ -5,6 +5,7 @@ import * as client from 'openid-client';
 import { type AuthenticateOptions, Strategy as OpenIdStrategy } from 'openid-client/passport';
 import passport from 'passport';
 import { AppConfig } from '@app/config/app-config';
+import { SsoAddressGuard } from '../sso/sso-address-guard';
 import type { SsoConnection } from '../sso/sso-kinds';
 import type { OidcConfig } from './oidc-kind';
 
@@ -112,7 +113,10 @@ export class OidcAuthenticator {
     { at: number; strategy: Promise<OidcConnectionStrategy> }
   >();
 
-  constructor(config: AppConfig) {
+  constructor(
+    config: AppConfig,
+    private readonly addresses: SsoAddressGuard,
+  ) {
     this.allowHttp = config.env.SSO_ALLOW_HTTP_ISSUERS;
   }
 
@@ -271,6 +275,9 @@ export class OidcAuthenticator {
           ...(insecure ? [client.allowInsecureRequests] : []),
         ],
         timeout: 10,
+        // Every request of this connection (discovery here; JWKS, token and userinfo later, the
+        // Configuration keeps it) goes to an address the SSRF policy allows, checked at connect time.
+        [client.customFetch]: this.addresses.fetch,
       },
     );
   }

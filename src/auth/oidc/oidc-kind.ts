@@ -33,6 +33,7 @@ export const OIDC_KIND: SsoKindSpec<OidcConfig> = {
       groupsClaim: str(input, 'groupsClaim') ?? current?.groupsClaim ?? 'groups',
     };
   },
+  destinations: (config) => [{ field: 'issuer', url: config.issuer }],
   view(config, { baseUrl, secretSet }) {
     return {
       issuer: config.issuer,

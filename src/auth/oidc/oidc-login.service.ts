@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { addressRefusalIn } from '@libs/net';
 import { AuthErrorCode, authError } from '../auth.errors';
 import { LoginStateStore } from '../login-state.store';
 import { SsoConnectionsService } from '../sso/sso-connections.service';
@@ -55,6 +56,7 @@ export class OidcLoginService implements RedirectLogin {
     tenant: SsoTenant,
     connection: SsoConnection,
     redirect: string,
+    ip: string,
   ): Promise<RedirectLoginStart> {
     const connectionId = connection.id;
     let begun: Awaited<ReturnType<OidcAuthenticator['begin']>>;
@@ -64,6 +66,7 @@ export class OidcLoginService implements RedirectLogin {
         this.connections.callbackUrl(tenant.slug, connectionId),
       );
     } catch (err) {
+      await this.refuseAddress(tenant.id, connection, ip, err);
       // Discovery failed (provider down, bad issuer): the provider's fault, not ours, and not a 500.
       this.logger.warn({ err, connectionId }, 'OIDC discovery failed');
       throw authError(
@@ -118,6 +121,7 @@ export class OidcLoginService implements RedirectLogin {
         query,
       );
     } catch (err) {
+      await this.refuseAddress(tenant.id, connection, ip, err);
       const reason = err instanceof Error ? err.message.slice(0, 200) : 'refused';
       this.logger.warn({ err, connectionId }, 'OIDC callback refused');
       await this.login.fail(tenant.id, connection, ip, 'idp_response_refused', reason);
@@ -125,6 +129,29 @@ export class OidcLoginService implements RedirectLogin {
     }
     const pair = await this.login.finish(tenant.id, connection, identityOf(connection, claims), ip);
     return this.login.handOff(tenant.id, pair, pending.redirect);
+  }
+
+  /**
+   * A request the SSRF policy refused (the issuer, or an endpoint its discovery names, is a private
+   * address): recorded, and answered like an unreachable provider, since the person is not at fault.
+   */
+  private async refuseAddress(
+    tenantId: string,
+    connection: SsoConnection,
+    ip: string,
+    err: unknown,
+  ): Promise<void> {
+    const refusal = addressRefusalIn(err);
+    if (!refusal) return;
+    this.logger.warn(
+      { connectionId: connection.id, address: refusal.address, range: refusal.range },
+      'OIDC provider address not allowed',
+    );
+    await this.login.fail(tenantId, connection, ip, 'address_not_allowed', refusal.message);
+    throw authError(
+      AuthErrorCode.ProviderUnavailable,
+      "The identity provider's address is not allowed for SSO connections; ask the operator.",
+    );
   }
 }
 

@@ -15,6 +15,7 @@ import type {
   SsoConnectionView,
   UpdateSsoConnectionDto,
 } from '../dto/sso-connection.dto';
+import { SsoAddressGuard } from './sso-address-guard';
 import { SSO_KIND_SPECS, type SsoKind } from './sso-kind-registry';
 import type { CommonSsoConfig, SsoConnection, SsoKindSpec } from './sso-kinds';
 
@@ -59,6 +60,7 @@ export class SsoConnectionsService {
     private readonly db: Db,
     private readonly outbox: OutboxService,
     @Inject(SECRET_BOX) private readonly box: SecretBox | null,
+    private readonly addresses: SsoAddressGuard,
     config: AppConfig,
   ) {
     this.publicUrl = (config.env.PUBLIC_URL ?? `http://localhost:${config.env.PORT}`).replace(
@@ -94,6 +96,7 @@ export class SsoConnectionsService {
       roleMapping: dto.roleMapping ?? [],
       defaultRole: dto.defaultRole ?? null,
     };
+    await this.checkDestinations(spec, config, undefined);
     const row = await this.db.tenant(tenantId, async (tx) => {
       const [created] = await tx.query<Row>(
         `INSERT INTO sso_connections (tenant_id, id, kind, name, enabled, config, secret_enc)
@@ -149,6 +152,7 @@ export class SsoConnectionsService {
         ...(dto.defaultRole !== undefined ? { defaultRole: dto.defaultRole } : {}),
       };
       this.checkSecretStays(spec, current, config, input);
+      await this.checkDestinations(spec, config, current.config);
       const [updated] = await tx.query<Row>(
         `UPDATE sso_connections SET name = COALESCE($2, name), enabled = COALESCE($3, enabled),
                 config = $4::jsonb, secret_enc = COALESCE($5, secret_enc), updated_at = now()
@@ -245,6 +249,24 @@ export class SsoConnectionsService {
         message: `send ${spec.secretField} again when changing ${path}: the stored one is not sent to a new place`,
       })),
     });
+  }
+
+  /**
+   * Where the connection would connect must be an address connections may reach (SSRF). Only a
+   * destination that changes is checked, so a connection saved under wider settings can still be
+   * renamed or turned off; its logins are refused at connect time all the same.
+   */
+  private async checkDestinations(
+    spec: SsoKindSpec<object>,
+    next: object,
+    current: object | undefined,
+  ): Promise<void> {
+    if (!spec.destinations) return;
+    const before = current ? spec.destinations(current) : [];
+    for (const { field, url } of spec.destinations(next)) {
+      if (before.some((d) => d.field === field && d.url === url)) continue;
+      await this.addresses.checkUrl(field, url);
+    }
   }
 
   private secretOf(spec: SsoKindSpec<object>, input: Record<string, unknown>): string | undefined {

@@ -60,6 +60,7 @@ export interface RedirectLogin {
     tenant: SsoTenant,
     connection: SsoConnection,
     redirect: string,
+    ip: string,
   ): Promise<RedirectLoginStart>;
 }
 
@@ -96,6 +97,8 @@ export interface SsoKindSpec<C extends object> {
     current: C | undefined,
     ctx: { allowHttp: boolean },
   ): C | Promise<C>;
+  /** The URLs the server connects to for this config (checked against SsoAddressGuard when saved). */
+  destinations?(config: C): Array<{ field: string; url: string }>;
   /** The kind's own fields for the API view (never secrets). */
   view(config: C, ctx: SsoViewContext): Record<string, unknown>;
 }

@@ -135,7 +135,12 @@ export class SsoLoginController {
       );
     }
     this.sso.checkRedirect(connection, redirect);
-    const { url, loginId, crossSitePost } = await flow.start(tenant, connection, redirect);
+    const { url, loginId, crossSitePost } = await flow.start(
+      tenant,
+      connection,
+      redirect,
+      this.origin.clientAddress(req),
+    );
     const https = this.origin.targetUri(req).startsWith('https:');
     // SameSite=None only where needed (a SAML IdP posts back cross-site) and allowed (Secure).
     const sameSite = https && crossSitePost ? 'None' : 'Lax';
