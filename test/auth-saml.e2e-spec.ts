@@ -163,16 +163,15 @@ describe('SSO with SAML 2.0 against a real IdP (samlify)', () => {
     expect(JSON.stringify(view)).not.toMatch(/PRIVATE KEY/);
   });
 
-  it('over https, sets the login cookie SameSite=None; Secure, since the IdP posts back cross-site', async () => {
+  it('with an http PUBLIC_URL, keeps the login cookie SameSite=Lax without Secure, even when a trusted proxy says https', async () => {
     const login = `${second.baseUrl}${new URL(connection.loginUrl).pathname}?redirect=${encodeURIComponent(CONSOLE)}`;
-    const res = await fetch(login, {
+    const forwarded = await fetch(login, {
       redirect: 'manual',
       headers: { 'x-forwarded-proto': 'https' },
     });
-    expect(res.status).toBe(302);
-    expect(res.headers.get('set-cookie')).toMatch(
-      /; HttpOnly; SameSite=None; Max-Age=600; Secure$/,
-    );
+    expect(forwarded.status).toBe(302);
+    // PUBLIC_URL says what browsers use; SameSite=None without Secure would be dropped by them.
+    expect(forwarded.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Lax; Max-Age=600$/);
     const plain = await fetch(login, { redirect: 'manual' });
     expect(plain.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Lax; Max-Age=600$/);
   });
@@ -677,5 +676,71 @@ describe('SSO with SAML 2.0 against a real IdP (samlify)', () => {
         });
       }
     });
+  });
+});
+
+describe('SAML login cookie behind a TLS-terminating balancer (https PUBLIC_URL, no trusted proxy)', () => {
+  const PUBLIC = 'https://quiver.acme.example';
+  let api: TestApp;
+  let idp: TestSamlIdp;
+  let t: TestTenant;
+  let path: string;
+
+  beforeAll(async () => {
+    api = await startApp({ PUBLIC_URL: PUBLIC, AUTH_LOGIN_PER_MINUTE: '0' });
+    idp = new TestSamlIdp();
+    t = await api.createTenant('saml-tls');
+    const created = await t.request('POST', '/sso/connections', {
+      kind: 'saml',
+      name: 'Corp SAML',
+      idpMetadataXml: idp.metadataXml(),
+      redirectUris: [CONSOLE],
+      roleMapping: [],
+      defaultRole: 'viewer',
+    });
+    expect(created.status).toBe(201);
+    const connection = created.body as Connection;
+    expect(connection.loginUrl.startsWith(`${PUBLIC}/`)).toBe(true);
+    path = new URL(connection.loginUrl).pathname.replace(/\/login$/, '');
+    // The balancer forwards in plain http: reach the app the same way.
+    const metadata = await fetch(`${api.baseUrl}${path}/metadata`);
+    idp.useSpMetadata(await metadata.text());
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('sets SameSite=None; Secure on a plain http request, and clears the cookie with the same attributes', async () => {
+    const res = await fetch(`${api.baseUrl}${path}/login?redirect=${encodeURIComponent(CONSOLE)}`, {
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(302);
+    const set = res.headers.get('set-cookie') ?? '';
+    expect(set).toMatch(
+      new RegExp(
+        `^quiver_sso=[\\w-]+; Path=${path}; HttpOnly; SameSite=None; Max-Age=600; Secure$`,
+      ),
+    );
+    const cookie = /quiver_sso=([\w-]+)/.exec(set)![1];
+    const request = await idp.parseAuthnRequest(res.headers.get('location')!);
+    expect(request.acsUrl).toBe(`${PUBLIC}${path}/callback`);
+    const response = await idp.response({ nameId: 'tls-0001', inResponseTo: request.id });
+    const done = await fetch(`${api.baseUrl}${path}/callback`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: `quiver_sso=${cookie}`,
+      },
+      body: new URLSearchParams({
+        SAMLResponse: response,
+        RelayState: request.relayState!,
+      }).toString(),
+    });
+    expect(done.status).toBe(302);
+    expect(done.headers.get('set-cookie')).toBe(
+      `quiver_sso=; Path=${path}; HttpOnly; SameSite=None; Max-Age=0; Secure`,
+    );
   });
 });

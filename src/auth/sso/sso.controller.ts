@@ -34,6 +34,7 @@ import {
   RateLimitClass,
   RequireScopes,
 } from '@app/gateway/access.decorators';
+import { AppConfig } from '@app/config/app-config';
 import { RequestOrigin } from '@app/gateway/request-origin';
 import { AuthErrorCode, authError } from '../auth.errors';
 import { LdapLoginDto } from '../dto/ldap-connection.dto';
@@ -69,6 +70,8 @@ export class ExchangeCodeDto {
 export class SsoLoginController {
   /** The kinds that sign in through the browser, by kind. */
   private readonly browserLogins: Partial<Record<SsoKind, RedirectLogin>>;
+  /** PUBLIC_URL's scheme, when set: what browsers see, whatever proxy sits in between. */
+  private readonly publicHttps: boolean | undefined;
 
   constructor(
     private readonly sso: SsoLoginService,
@@ -76,8 +79,11 @@ export class SsoLoginController {
     private readonly saml: SamlLoginService,
     private readonly ldap: LdapLoginService,
     private readonly origin: RequestOrigin,
+    config: AppConfig,
   ) {
     this.browserLogins = { oidc, saml };
+    const publicUrl = config.env.PUBLIC_URL;
+    this.publicHttps = publicUrl === undefined ? undefined : publicUrl.startsWith('https:');
   }
 
   @ApiOperation({
@@ -141,13 +147,10 @@ export class SsoLoginController {
       redirect,
       this.origin.clientAddress(req),
     );
-    const https = this.origin.targetUri(req).startsWith('https:');
-    // SameSite=None only where needed (a SAML IdP posts back cross-site) and allowed (Secure).
-    const sameSite = https && crossSitePost ? 'None' : 'Lax';
     await reply
       .header(
         'set-cookie',
-        `${COOKIE}=${loginId}; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=${sameSite}; Max-Age=600${https ? '; Secure' : ''}`,
+        loginCookie(slug, connectionId, loginId, 600, this.cookieFlags(req, crossSitePost)),
       )
       .header('cache-control', 'no-store')
       .redirect(url, 302);
@@ -177,7 +180,7 @@ export class SsoLoginController {
       readCookie(req.headers.cookie, COOKIE),
       this.origin.clientAddress(req),
     );
-    await endLogin(reply, slug, connectionId, target);
+    await endLogin(reply, slug, connectionId, target, this.cookieFlags(req, false));
   }
 
   @ApiOperation({
@@ -218,7 +221,7 @@ export class SsoLoginController {
       readCookie(req.headers.cookie, COOKIE),
       this.origin.clientAddress(req),
     );
-    await endLogin(reply, slug, connectionId, target);
+    await endLogin(reply, slug, connectionId, target, this.cookieFlags(req, true));
   }
 
   @ApiOperation({
@@ -251,6 +254,17 @@ export class SsoLoginController {
     @Body() dto: ExchangeCodeDto,
   ): Promise<TokenPairView> {
     return this.sso.exchange(slug, dto.code);
+  }
+
+  /**
+   * The login cookie's SameSite and Secure. PUBLIC_URL, when set, says the scheme browsers use (an
+   * https site behind a TLS-terminating balancer that is not in TRUSTED_PROXIES is still https);
+   * without it, the request's own scheme does. SameSite=None only where needed (a SAML IdP posts
+   * back cross-site) and allowed (browsers drop SameSite=None without Secure).
+   */
+  private cookieFlags(req: FastifyRequest, crossSitePost = false): CookieFlags {
+    const secure = this.publicHttps ?? this.origin.targetUri(req).startsWith('https:');
+    return { sameSite: secure && crossSitePost ? 'None' : 'Lax', secure };
   }
 }
 
@@ -325,18 +339,38 @@ export class SsoConnectionsController {
   }
 }
 
-/** A finished browser login: its cookie cleared, the browser sent on to `target`. */
+interface CookieFlags {
+  sameSite: 'None' | 'Lax';
+  secure: boolean;
+}
+
+/** The login cookie, scoped to its connection's URLs. */
+function loginCookie(
+  slug: string,
+  connectionId: string,
+  value: string,
+  maxAge: number,
+  { sameSite, secure }: CookieFlags,
+): string {
+  return (
+    `${COOKIE}=${value}; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=${sameSite}; ` +
+    `Max-Age=${maxAge}${secure ? '; Secure' : ''}`
+  );
+}
+
+/**
+ * A finished browser login: its cookie cleared (with the attributes that set it, `flags`), the
+ * browser sent on to `target`.
+ */
 async function endLogin(
   reply: FastifyReply,
   slug: string,
   connectionId: string,
   target: string,
+  flags: CookieFlags,
 ): Promise<void> {
   await reply
-    .header(
-      'set-cookie',
-      `${COOKIE}=; Path=/v1/auth/${slug}/${connectionId}; HttpOnly; SameSite=Lax; Max-Age=0`,
-    )
+    .header('set-cookie', loginCookie(slug, connectionId, '', 0, flags))
     .header('cache-control', 'no-store')
     .redirect(target, 302);
 }
