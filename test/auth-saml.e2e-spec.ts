@@ -370,6 +370,30 @@ describe('SSO with SAML 2.0 against a real IdP (samlify)', () => {
       );
     });
 
+    it('an SP-initiated assertion whose bearer SubjectConfirmationData has no InResponseTo', async () => {
+      // Signed by the IdP as it is: only the subject's InResponseTo is missing, the Response's is right.
+      await expectRefused(
+        async () => (await login({ ...alice, subjectInResponseTo: null })).done,
+        'in_response_to_invalid',
+      );
+      await expectRefused(
+        async () => (await login({ ...alice, subjectInResponseTo: null }, { response: true })).done,
+        'in_response_to_invalid',
+      );
+    });
+
+    it('an SP-initiated assertion whose SubjectConfirmationData names another request', async () => {
+      const other = await start();
+      await expectRefused(
+        async () => (await login({ ...alice, subjectInResponseTo: other.request.id })).done,
+        'in_response_to_invalid',
+      );
+      await expectRefused(
+        async () => (await login({ ...alice, subjectInResponseTo: '_made-up-request' })).done,
+        'in_response_to_invalid',
+      );
+    });
+
     it('a response posted without the login cookie, or with another browser’s', async () => {
       const a = await start();
       const response = await idp.response({ ...alice, inResponseTo: a.request.id });

@@ -72,6 +72,11 @@ export interface AssertionSpec {
   attributes?: Record<string, string | string[]>;
   /** The AuthnRequest answered; null for an IdP-initiated (unsolicited) response. */
   inResponseTo: string | null;
+  /**
+   * The bearer SubjectConfirmationData's InResponseTo, when it should differ from the Response's:
+   * null leaves it out, a string names that request instead.
+   */
+  subjectInResponseTo?: string | null;
   audience?: string;
   issuer?: string;
   issueInstant?: Date;
@@ -231,9 +236,18 @@ export class TestSamlIdp {
           .join('')}</saml:AttributeStatement>`
       : '';
     const authn = `<saml:AuthnStatement AuthnInstant="${now.toISOString()}" SessionIndex="_s${randomBytes(8).toString('hex')}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
-    const template = samlify.SamlLib.defaultLoginResponseTemplate.context
+    let template = samlify.SamlLib.defaultLoginResponseTemplate.context
       .replace('{AuthnStatement}', authn)
       .replace('{AttributeStatement}', statement);
+    if (spec.subjectInResponseTo !== undefined) {
+      const subject = spec.subjectInResponseTo;
+      const confirmation = 'Recipient="{SubjectRecipient}" InResponseTo="{InResponseTo}"';
+      if (!template.includes(confirmation)) throw new Error('samlify template changed');
+      template = template.replace(
+        confirmation,
+        `Recipient="{SubjectRecipient}"${subject === null ? '' : ` InResponseTo="${esc(subject)}"`}`,
+      );
+    }
     return samlify.SamlLib.replaceTagsByValue(template, {
       ID: `_r${randomBytes(16).toString('hex')}`,
       AssertionID: `_a${randomBytes(16).toString('hex')}`,

@@ -207,6 +207,26 @@ describe('SamlServiceProvider (node-saml) against a samlify IdP', () => {
       expect((await refusal(sp.verify(answer, true))).reason).toBe('in_response_to_invalid');
     });
 
+    it('a solicited assertion whose bearer confirmation names no request, or another one', async () => {
+      const { sp, requestId } = await solicitedLogin();
+      const none = await idp.response({
+        nameId: 'u',
+        inResponseTo: requestId,
+        subjectInResponseTo: null,
+      });
+      const refused = await refusal(sp.verify(none, true));
+      expect(refused.reason).toBe('in_response_to_invalid');
+      expect(refused.message).toMatch(/SubjectConfirmationData/);
+      const a = await solicitedLogin(sp);
+      const b = await solicitedLogin(sp);
+      const crossed = await idp.response({
+        nameId: 'u',
+        inResponseTo: a.requestId,
+        subjectInResponseTo: b.requestId,
+      });
+      expect((await refusal(sp.verify(crossed, true))).reason).toBe('in_response_to_invalid');
+    });
+
     it('a solicited response offered as unsolicited', async () => {
       const { sp, requestId } = await solicitedLogin();
       const answer = await idp.response({ nameId: 'u', inResponseTo: requestId });

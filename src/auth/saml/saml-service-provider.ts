@@ -166,6 +166,18 @@ export class SamlServiceProvider {
     if (!solicited && (inResponseTo || subjectInResponseTo.length > 0)) {
       throw new SamlRefusal('in_response_to_invalid', 'unsolicited response names a request');
     }
+    // SAML profiles 4.1.4.3: the bearer confirmation answers the request too. node-saml 5.1 refuses
+    // one naming another request but accepts one naming none; the Response's InResponseTo sits
+    // outside a signed assertion, so the assertion must carry it itself.
+    if (
+      solicited &&
+      (!inResponseTo || bearer.some((d) => attr(d, 'InResponseTo') !== inResponseTo))
+    ) {
+      throw new SamlRefusal(
+        'in_response_to_invalid',
+        'a bearer SubjectConfirmationData does not name the request answered',
+      );
+    }
     const limits = [
       attr(child(assertion, 'Conditions'), 'NotOnOrAfter'),
       ...bearer.map((d) => attr(d, 'NotOnOrAfter')),
