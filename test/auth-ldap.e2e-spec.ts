@@ -6,6 +6,7 @@ import {
   GROUPS,
   PEOPLE,
   PEOPLE_DNS,
+  type LoggedOp,
   passwordOf,
   SERVICE_DN,
   SERVICE_PASSWORD,
@@ -319,17 +320,34 @@ describe('SSO with LDAP / Active Directory against a real slapd', () => {
   });
 
   describe('refusing', () => {
-    it('refuses a wrong password and an unknown user alike, recording which it was', async () => {
-      await expectRefused(await login(ldaps, 'alice', 'not-her-password'), 'wrong_password');
+    /** What a login did at the directory: each operation's kind, and on which of its connections. */
+    function shapeOf(ops: LoggedOp[]) {
+      const conns = [...new Set(ops.map((o) => o.conn))];
+      return ops.map((o) => ({ kind: o.kind, conn: conns.indexOf(o.conn), tls: (o.ssf ?? 1) > 0 }));
+    }
+
+    async function attemptAt(connection: Connection, username: string, reason: string) {
       const mark = dir.mark();
-      await expectRefused(await login(ldaps, 'nobody-here', 'whatever-1'), 'unknown_user');
-      // Nobody to bind as: only the service account bound.
-      expect(
-        dir
-          .since(mark)
-          .filter((o) => o.kind === 'BIND')
-          .map((b) => b.dn),
-      ).toEqual([SERVICE_DN]);
+      await expectRefused(await login(connection, username, 'not-the-password-1'), reason);
+      const ops = dir.since(mark);
+      return {
+        ops,
+        shape: shapeOf(ops),
+        binds: ops.filter((o) => o.kind === 'BIND').map((o) => o.dn),
+      };
+    }
+
+    it('refuses a wrong password and an unknown user alike, with the same directory work, recording which it was', async () => {
+      for (const connection of [ldaps, ad]) {
+        const wrong = await attemptAt(connection, 'alice', 'wrong_password');
+        const unknown = await attemptAt(connection, 'nobody-here', 'unknown_user');
+        expect(wrong.binds).toEqual([SERVICE_DN, PEOPLE_DNS.alice]);
+        // Nobody to bind as: the bind a password check costs still goes out, on the user's
+        // connection as usual, as an entry no directory holds (timing does not tell who exists).
+        expect(unknown.binds).toEqual([SERVICE_DN, `cn=quiver-no-such-entry,${PEOPLE}`]);
+        expect(unknown.shape).toEqual(wrong.shape);
+        expect(unknown.shape.filter((o) => o.kind === 'BIND').map((o) => o.conn)).toEqual([0, 1]);
+      }
     });
 
     it('refuses an empty or blank password before any bind, though this server would take one', async () => {
@@ -379,15 +397,11 @@ describe('SSO with LDAP / Active Directory against a real slapd', () => {
       );
     });
 
-    it('refuses a name the filter finds twice, before any user bind', async () => {
-      const mark = dir.mark();
-      await expectRefused(await login(ldaps, 'twin', passwordOf('twin')), 'ambiguous_user');
-      expect(
-        dir
-          .since(mark)
-          .filter((o) => o.kind === 'BIND')
-          .map((b) => b.dn),
-      ).toEqual([SERVICE_DN]);
+    it('refuses a name the filter finds twice without binding as either, at the cost of a wrong password', async () => {
+      const wrong = await attemptAt(ldaps, 'alice', 'wrong_password');
+      const twice = await attemptAt(ldaps, 'twin', 'ambiguous_user');
+      expect(twice.binds).toEqual([SERVICE_DN, `cn=quiver-no-such-entry,${PEOPLE}`]);
+      expect(twice.shape).toEqual(wrong.shape);
     });
 
     it('refuses disabled accounts: AD ACCOUNTDISABLE and an OpenLDAP ppolicy lock', async () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import passport from 'passport';
@@ -16,6 +16,14 @@ import { parseCaCertificates } from './ldap-kind';
 import { classifyLdapResult, FAILURE_LABELS, type LdapOutcome } from './ldap-outcome';
 
 const MAX_STRATEGIES = 500;
+
+/**
+ * What an attempt binds as when the search found no entry or several: an RDN no directory holds, under
+ * the connection's search base (so the same backend answers it), with a password nobody knows. See
+ * equalisingBind.
+ */
+export const ABSENT_ENTRY_RDN = 'cn=quiver-no-such-entry';
+const ABSENT_ENTRY_PASSWORD = randomBytes(24).toString('base64url');
 
 /** What one login brings to its connection's strategy (passport-ldapauth reads options per request). */
 interface AttemptRequest {
@@ -141,6 +149,7 @@ export class LdapAuthenticator {
   ): Promise<LdapOutcome> {
     const strategy = this.strategyFor(config, bindPassword);
     const attempt: LdapAttempt = { startTls: config.startTls, binds: [], clients: [] };
+    const deadline = Date.now() + this.timeoutMs;
     const groupTemplate = config.groupSearchFilter;
     const request: AttemptRequest = {
       username: name,
@@ -160,8 +169,15 @@ export class LdapAuthenticator {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (outcome.kind !== 'ok') for (const client of attempt.clients) client.destroy();
-        resolve(outcome);
+        const finish = () => {
+          if (outcome.kind !== 'ok') for (const client of attempt.clients) client.destroy();
+          resolve(outcome);
+        };
+        if (refusedBeforeUserBind(outcome, attempt)) {
+          void equalisingBind(attempt, config.searchBase, deadline).then(finish);
+        } else {
+          finish();
+        }
       };
       const timer = setTimeout(
         () => settle({ kind: 'unavailable', reason: 'directory_timeout' }),
@@ -252,4 +268,38 @@ function pinnedUrl(url: string, target: ResolvedAddress): string {
   const parsed = new URL(url);
   const host = target.family === 6 ? `[${target.address}]` : target.address;
   return `${parsed.protocol}//${host}${parsed.port ? `:${parsed.port}` : ''}`;
+}
+
+/**
+ * Refused by the search (no entry, or several) after the service account bound: the password was never
+ * tried, so the answer would come a bind earlier than for a wrong password.
+ */
+function refusedBeforeUserBind(outcome: LdapOutcome, attempt: LdapAttempt): boolean {
+  return outcome.kind === 'refused' && attempt.binds.length === 1 && attempt.binds[0].ok === true;
+}
+
+/**
+ * The bind a wrong password would have cost, sent where that one would have gone: on ldapauth-fork's
+ * user connection (its second client; already open, through StartTLS where configured) as
+ * ABSENT_ENTRY_RDN under the search base. Its answer is ignored; it only makes an unknown or
+ * ambiguous name take the same round trips as a known one, so timing does not tell which names exist.
+ * A DN that does not exist rather than a real one with a wrong password: failed binds on a real entry
+ * (the service account) would let anyone lock it out under a password policy. Settles by `deadline`.
+ */
+function equalisingBind(attempt: LdapAttempt, searchBase: string, deadline: number): Promise<void> {
+  const userClient = attempt.clients[1];
+  if (!userClient) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    try {
+      userClient.bind(`${ABSENT_ENTRY_RDN},${searchBase}`, ABSENT_ENTRY_PASSWORD, done);
+    } catch {
+      done();
+    }
+  });
 }
