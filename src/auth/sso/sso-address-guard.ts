@@ -22,23 +22,20 @@ const systemResolver: Resolver = (host) => lookup(host, { all: true, verbatim: t
 export class SsoAddressGuard {
   /** For openid-client: every request of a connection (discovery, JWKS, token, userinfo). */
   readonly fetch: ReturnType<typeof guardedFetch>;
+  /** Compiled once: the settings are read at boot and never change while the process runs. */
+  private readonly policy: AddressPolicy;
 
-  constructor(private readonly config: AppConfig) {
-    this.fetch = guardedFetch(() => this.policy(), systemResolver);
-  }
-
-  /** Read from the config object at each use, so the settings are those in force now. */
-  policy(): AddressPolicy {
-    const env = this.config.env;
-    return AddressPolicy.compile({
-      allowPrivate: env.SSO_ALLOW_PRIVATE_ADDRESSES,
-      allowedCidrs: env.SSO_ALLOWED_PRIVATE_CIDRS,
+  constructor(config: AppConfig) {
+    this.policy = AddressPolicy.compile({
+      allowPrivate: config.env.SSO_ALLOW_PRIVATE_ADDRESSES,
+      allowedCidrs: config.env.SSO_ALLOWED_PRIVATE_CIDRS,
     });
+    this.fetch = guardedFetch(() => this.policy, systemResolver);
   }
 
   /** The host's addresses, all allowed; throws AddressNotAllowedError, or DNS's error. */
   resolve(host: string): Promise<ResolvedAddress[]> {
-    return resolveAllowed(host, this.policy(), systemResolver);
+    return resolveAllowed(host, this.policy, systemResolver);
   }
 
   /**
@@ -49,7 +46,7 @@ export class SsoAddressGuard {
    */
   async checkUrl(field: string, url: string): Promise<void> {
     const host = new URL(url).hostname;
-    const policy = this.policy();
+    const policy = this.policy;
     try {
       const literal = host.startsWith('[') || /^[\d.]+$/.test(host);
       if (policy.opensPrivate && !literal) return;
