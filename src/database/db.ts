@@ -115,9 +115,10 @@ export class Db {
     const client = await this.pool.connect();
     let unusable: Error | undefined;
     try {
-      const results = (await client.query(sql)) as unknown as Array<QueryResult<R>>;
       // pg returns one result for a one-statement message, an array otherwise.
-      const all = Array.isArray(results) ? results : [results as unknown as QueryResult<R>];
+      const results = (await client.query(sql)) as unknown as
+        QueryResult<R> | Array<QueryResult<R>>;
+      const all = Array.isArray(results) ? results : [results];
       if (all.length !== statements.length + 1) {
         throw new Error('tenantRead: each statement must be exactly one SQL statement');
       }
