@@ -62,8 +62,8 @@ async function runHttp(task: HttpTask, onMeasuring: OnMeasuring): Promise<Outcom
 /** Signed requests prepared per second of a phase: more than one connection gets answered here. */
 const PRESIGN_PER_SECOND = 3000;
 
-/** Signed header sets, prepared ahead, one per request, for the signed targets without a body. */
-type Presigned = Map<HttpTarget, Array<Record<string, string>>>;
+/** Headers of one request to a signed target: prepared ahead where possible, else signed now. */
+type Signatures = (target: HttpTarget, body: Buffer | undefined) => Record<string, string>;
 
 /**
  * Every request needs its own signature (`created`, nonce: the server refuses one it has seen), and
@@ -71,31 +71,30 @@ type Presigned = Map<HttpTarget, Array<Record<string, string>>>;
  * collection) as server latency. Bodiless targets are signed ahead, `count` each; requests beyond
  * that, and targets with a body, are signed as they go.
  */
-function presign(task: HttpTask, count: number): Presigned {
-  const out: Presigned = new Map();
-  if (task.bodies.length > 0) return out;
-  for (const target of task.targets) {
-    if (!target.sign) continue;
-    out.set(
-      target,
-      Array.from({ length: Math.ceil(count) }, () => signedHeaders(task, target, undefined)),
-    );
-  }
-  return out;
-}
-
-function signedHeaders(
-  task: HttpTask,
-  target: HttpTarget,
-  body: Buffer | undefined,
-): Record<string, string> {
+function presign(task: HttpTask, count: number): Signatures {
   // The Host autocannon sends, so the signed @target-uri is the one the server rebuilds.
-  const headers = { ...target.headers, host: new URL(task.origin).host };
-  const signed = signRequest(
-    { method: target.method, targetUri: `${task.origin}${target.path}`, headers, body },
-    { keyId: target.sign!.keyId, secret: Buffer.from(target.sign!.secret) },
+  const host = new URL(task.origin).host;
+  const secrets = new Map(
+    task.targets.filter((t) => t.sign).map((t) => [t, Buffer.from(t.sign!.secret)] as const),
   );
-  return { ...headers, ...signed };
+  const sign: Signatures = (target, body) => {
+    const headers = { ...target.headers, host };
+    const signed = signRequest(
+      { method: target.method, targetUri: `${task.origin}${target.path}`, headers, body },
+      { keyId: target.sign!.keyId, secret: secrets.get(target)! },
+    );
+    return { ...headers, ...signed };
+  };
+  const ready = new Map<HttpTarget, Array<Record<string, string>>>();
+  if (task.bodies.length === 0) {
+    for (const target of secrets.keys()) {
+      ready.set(
+        target,
+        Array.from({ length: Math.ceil(count) }, () => sign(target, undefined)),
+      );
+    }
+  }
+  return (target, body) => ready.get(target)?.pop() ?? sign(target, body);
 }
 
 /** One autocannon run: for `seconds`, or until `amount` requests are answered when given. */
@@ -103,7 +102,7 @@ function autocannonPhase(
   task: HttpTask,
   seconds: number,
   record: boolean,
-  presigned: Presigned,
+  signatures: Signatures,
   amount?: number,
 ): Promise<Outcome> {
   const rng = new Rng(task.seed + (record ? 1 : 0));
@@ -114,7 +113,7 @@ function autocannonPhase(
   const first = task.targets[0];
   const headersFor = (target: HttpTarget, body: Buffer | undefined): Record<string, string> => {
     if (!target.sign) return target.headers;
-    return presigned.get(target)?.pop() ?? signedHeaders(task, target, body);
+    return signatures(target, body);
   };
   const request: autocannon.Request = single
     ? { method: first.method, path: first.path, headers: first.headers, body: bodies[0] }

@@ -15,7 +15,7 @@ import { ClusteredData } from './dataset';
 import { BenchDatabase, vacuumAnalyze } from './database';
 import { LoadGenerator } from './loadgen-client';
 import { cpuBetween, CpuSnapshot, CpuSources, cpuSnapshot } from './cpu';
-import type { HttpTarget, LoadTask, SqlStep } from './loadgen-protocol';
+import type { HttpTarget, HttpTask, LoadTask, SqlStep } from './loadgen-protocol';
 import type { Profile } from './options';
 import { Rng } from './prng';
 import { sleep } from './server';
@@ -81,26 +81,36 @@ async function measure(
   };
 }
 
-async function httpRow(
+type HttpRowSpec = RowSpec & { targets: HttpTarget[]; bodies: string[] };
+
+/** The load-generator task of an HTTP row; `timing` overrides the profile's warm-up and duration. */
+function httpTask(
   ctx: BenchContext,
-  spec: RowSpec & { targets: HttpTarget[]; bodies: string[]; warmupRequests?: number },
-): Promise<Row> {
-  ctx.log(`measuring ${spec.id} (http, ${spec.concurrency} connections)`);
-  const result = await measure(ctx, {
+  spec: HttpRowSpec,
+  timing: Partial<Pick<HttpTask, 'warmupSeconds' | 'warmupRequests' | 'durationSeconds'>> & {
+    seedOffset?: number;
+    keepLatencies?: boolean;
+  } = {},
+): HttpTask {
+  return {
     kind: 'http',
     label: spec.id,
     origin: ctx.api.origin,
     connections: spec.concurrency,
-    warmupSeconds: ctx.profile.warmupSeconds,
-    warmupRequests: spec.warmupRequests,
-    durationSeconds: ctx.profile.runSeconds,
+    warmupSeconds: timing.warmupSeconds ?? ctx.profile.warmupSeconds,
+    warmupRequests: timing.warmupRequests,
+    durationSeconds: timing.durationSeconds ?? ctx.profile.runSeconds,
     targets: spec.targets,
     bodies: spec.bodies,
-    seed: ctx.profile.seed + ctx.rows.length,
-  });
-  const { warmupRequests: _, ...row } = spec;
+    seed: ctx.profile.seed + ctx.rows.length + (timing.seedOffset ?? 0),
+    keepLatencies: timing.keepLatencies,
+  };
+}
+
+/** Adds an HTTP row measured on ctx's server. */
+function pushHttpRow(ctx: BenchContext, spec: HttpRowSpec, result: Measurement): Row {
   return pushRow(ctx, {
-    ...row,
+    ...spec,
     status: 'measured',
     via: 'http',
     serverProcesses: ctx.serverProcesses,
@@ -109,7 +119,15 @@ async function httpRow(
   });
 }
 
-type HttpRowSpec = RowSpec & { targets: HttpTarget[]; bodies: string[] };
+async function httpRow(
+  ctx: BenchContext,
+  spec: HttpRowSpec,
+  options: { warmupRequests?: number } = {},
+): Promise<Row> {
+  ctx.log(`measuring ${spec.id} (http, ${spec.concurrency} connections)`);
+  const result = await measure(ctx, httpTask(ctx, spec, options));
+  return pushHttpRow(ctx, spec, result);
+}
 
 /** Slices per row of an interleaved pair: A B B A A B B A, so a drift in the machine hits both alike. */
 const INTERLEAVED_SLICES = 4;
@@ -139,32 +157,20 @@ async function interleavedHttpRows(
   );
   for (const [i, which] of order.entries()) {
     const spec = specs[which];
-    const { latencies: values = [], ...result } = await measure(ctx, {
-      kind: 'http',
-      label: spec.id,
-      origin: ctx.api.origin,
-      connections: spec.concurrency,
-      // The first slice of each row warms up; the later ones reuse a warm server.
-      warmupSeconds: i < 2 ? ctx.profile.warmupSeconds : 0,
-      durationSeconds: sliceSeconds,
-      targets: spec.targets,
-      bodies: spec.bodies,
-      seed: ctx.profile.seed + ctx.rows.length + i,
-      keepLatencies: true,
-    });
+    const { latencies: values = [], ...result } = await measure(
+      ctx,
+      httpTask(ctx, spec, {
+        // The first slice of each row warms up; the later ones reuse a warm server.
+        warmupSeconds: i < 2 ? ctx.profile.warmupSeconds : 0,
+        durationSeconds: sliceSeconds,
+        seedOffset: i,
+        keepLatencies: true,
+      }),
+    );
     slices[which].push(result);
     for (const v of values) latencies[which].record(v);
   }
-  const rows = specs.map((spec, k) =>
-    pushRow(ctx, {
-      ...spec,
-      status: 'measured',
-      via: 'http',
-      serverProcesses: ctx.serverProcesses,
-      result: pooled(slices[k], latencies[k]),
-      baselines: [],
-    }),
-  );
+  const rows = specs.map((spec, k) => pushHttpRow(ctx, spec, pooled(slices[k], latencies[k])));
   return [rows[0], rows[1]];
 }
 
@@ -339,7 +345,7 @@ const NO_CONTEXT_PATH = '/v1/_bench/collections-without-tenant-context';
 /**
  * Tenant context: what resolving the tenant and isolating the query costs per request. Two routes
  * behind the same guards and hooks, measured interleaved: GET /v1/collections (key -> tenant, one
- * message carrying BEGIN READ ONLY, role + tenant + tenant status, the query, COMMIT) against the
+ * message carrying the set-up (role, tenant, status, read-only) and the query) against the
  * same query with no tenant context at all (one autocommit statement; row-level security then shows
  * no rows). Their difference is the goal. The same query as raw SQL from the load generator is also
  * shown, for the end-to-end cost of the HTTP stack itself.
@@ -347,7 +353,7 @@ const NO_CONTEXT_PATH = '/v1/_bench/collections-without-tenant-context';
 export async function tenantContext(ctx: BenchContext, main: Tenant): Promise<void> {
   const headers = { 'x-api-key': main.key };
   for (const c of ctx.profile.tenantContextConcurrency) {
-    const [apiRow, bare] = await interleavedHttpRows(ctx, [
+    const [apiRow, noContext] = await interleavedHttpRows(ctx, [
       {
         id: `tenant-context-api-c${c}`,
         group: 'tenant context',
@@ -373,7 +379,7 @@ export async function tenantContext(ctx: BenchContext, main: Tenant): Promise<vo
         bodies: [],
       },
     ]);
-    compare(apiRow, bare, 'no context');
+    compare(apiRow, noContext, 'no context');
     const sql = await sqlRow(ctx, {
       id: `tenant-context-sql-c${c}`,
       group: 'tenant context',
@@ -392,7 +398,7 @@ export async function tenantContext(ctx: BenchContext, main: Tenant): Promise<vo
     });
     compare(apiRow, sql, 'raw SQL');
     const a = apiRow.result!.latencyMs;
-    const b = bare.result!.latencyMs;
+    const b = noContext.result!.latencyMs;
     goal(
       ctx,
       {
@@ -877,19 +883,22 @@ export async function tenantsAtScale(
   compare(first, single, 'one tenant');
   // Steady state: every tenant searched about twice per pooled connection before measuring.
   const warmupRequests = profile.tenants * POOL_SIZE * 2;
-  const random = await httpRow(ctx, {
-    id: 'tenants-random',
-    group: 'tenants at scale',
-    label: `search, random tenant of ${n}, steady state`,
-    description:
-      `The same mix after a further warm-up of ${warmupRequests.toLocaleString('en-US')} requests ` +
-      `(tenants x ${POOL_SIZE} pooled connections x 2), the state of a service whose tenants are all ` +
-      `active: ${what}.`,
-    concurrency: profile.searchConcurrency,
-    targets: tenants.map(targetOf),
-    bodies,
-    warmupRequests,
-  });
+  const random = await httpRow(
+    ctx,
+    {
+      id: 'tenants-random',
+      group: 'tenants at scale',
+      label: `search, random tenant of ${n}, steady state`,
+      description:
+        `The same mix after a further warm-up of ${warmupRequests.toLocaleString('en-US')} requests ` +
+        `(tenants x ${POOL_SIZE} pooled connections x 2), the state of a service whose tenants are all ` +
+        `active: ${what}.`,
+      concurrency: profile.searchConcurrency,
+      targets: tenants.map(targetOf),
+      bodies,
+    },
+    { warmupRequests },
+  );
   const ratio = compare(random, single, 'one tenant');
   goal(
     ctx,

@@ -22,8 +22,6 @@ export interface ServerOptions {
   profileDir?: string;
   /** API_PROCESSES: above 1 the server is a primary with that many workers. Default 1. */
   processes?: number;
-  /** Settings on top of serverEnv's (a scenario that needs the server configured otherwise). */
-  env?: Record<string, string>;
 }
 
 /** The server's environment as the bench sets it. Everything else Quiver reads is left unset. */
@@ -53,7 +51,7 @@ export function serverEnv(
 }
 
 /** Names of the settings Quiver reads (src/config/config.schema.ts), cleared so none leaks in. */
-const QUIVER_SETTINGS = ['NODE_ENV', ...Object.keys(envSchema.shape)];
+const QUIVER_SETTINGS = Object.keys(envSchema.shape);
 
 export class Server {
   private exitCode: number | null | undefined;
@@ -82,7 +80,7 @@ export class Server {
     if (!existsSync(entry)) throw new Error(`${SERVER_ENTRY} is missing: run "nest build" first`);
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of QUIVER_SETTINGS) delete env[k];
-    Object.assign(env, serverEnv(opts), opts.env ?? {});
+    Object.assign(env, serverEnv(opts));
     const log = openSync(opts.logFile, 'w');
     const nodeArgs = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
     const child = spawn(process.execPath, [...nodeArgs, entry], {
