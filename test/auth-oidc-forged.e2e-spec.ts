@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { freePort } from './support/free-port';
-import { startApp, TestApp, TestTenant } from './support/harness';
+import { startSsoApp, TestApp, TestTenant } from './support/harness';
 import { CookieJar } from './support/oidc-idp';
 
 const CONSOLE = 'https://console.acme.example/after-login';
@@ -120,16 +120,7 @@ describe('SSO with OpenID Connect: forged ID tokens are refused', () => {
   let callbackUrl: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    api = await startApp(
-      {
-        PUBLIC_URL: `http://127.0.0.1:${port}`,
-        SSO_ALLOW_HTTP_ISSUERS: 'true',
-        SSO_ALLOW_PRIVATE_ADDRESSES: 'true',
-        AUTH_LOGIN_PER_MINUTE: '0',
-      },
-      { port },
-    );
+    api = await startSsoApp();
     idp = await ForgingIdp.start();
     t = await api.createTenant('ssoforge');
     const c = await t.request('POST', '/sso/connections', {

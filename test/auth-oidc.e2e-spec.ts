@@ -1,6 +1,5 @@
 import { LoginStateStore } from '@app/auth/login-state.store';
-import { freePort } from './support/free-port';
-import { startApp, TestApp, TestTenant } from './support/harness';
+import { startSsoApp, TestApp, TestTenant } from './support/harness';
 import { browseToCallback, CookieJar, TestIdp } from './support/oidc-idp';
 
 const CONSOLE = 'https://console.acme.example/after-login';
@@ -14,17 +13,7 @@ describe('SSO with OpenID Connect against a real provider (oidc-provider)', () =
   let connection: { id: string; loginUrl: string; callbackUrl: string };
 
   beforeAll(async () => {
-    const port = await freePort();
-    api = await startApp(
-      {
-        PUBLIC_URL: `http://127.0.0.1:${port}`,
-        SSO_ALLOW_HTTP_ISSUERS: 'true',
-        SSO_ALLOW_PRIVATE_ADDRESSES: 'true',
-        AUTH_LOGIN_PER_MINUTE: '0',
-        AUTH_REFRESH_PER_MINUTE: '0',
-      },
-      { port },
-    );
+    api = await startSsoApp({ AUTH_REFRESH_PER_MINUTE: '0' });
     idp = await TestIdp.listen();
     otherIdp = await TestIdp.listen();
     t = await api.createTenant('sso');

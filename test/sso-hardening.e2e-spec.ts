@@ -1,5 +1,5 @@
 import { freePort } from './support/free-port';
-import { startApp, TestApp, TestTenant } from './support/harness';
+import { startSsoApp, TestApp, TestTenant } from './support/harness';
 import { browseToCallback, CookieJar, TestIdp } from './support/oidc-idp';
 
 const CONSOLE = 'https://console.acme.example/after-login';
@@ -14,20 +14,9 @@ const PASSWORD = 'correct horse battery staple';
 describe('SSO connections: privilege and account-takeover guards', () => {
   let api: TestApp;
   let idp: TestIdp;
-  let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    api = await startApp(
-      {
-        PUBLIC_URL: `http://127.0.0.1:${port}`,
-        SSO_ALLOW_HTTP_ISSUERS: 'true',
-        SSO_ALLOW_PRIVATE_ADDRESSES: 'true',
-        AUTH_LOGIN_PER_MINUTE: '0',
-        AUTH_REFRESH_PER_MINUTE: '0',
-      },
-      { port },
-    );
+    api = await startSsoApp({ AUTH_REFRESH_PER_MINUTE: '0' });
     idp = await TestIdp.listen();
   });
 

@@ -4,6 +4,7 @@ import { createApp } from '@app/app.factory';
 import { AppConfig } from '@app/config/app-config';
 import { JobsService } from '@app/jobs/jobs.service';
 import type { Scope } from '@app/keys/scopes';
+import { freePort } from './free-port';
 import { appUrl, ownerUrl } from './test-env';
 
 export interface HttpResponse<T = any> {
@@ -159,6 +160,25 @@ export async function startApp(
   if (options.worker) app.get(JobsService).startWorker();
   const address = app.getHttpServer().address() as { port: number };
   return new TestApp(app, `http://127.0.0.1:${address.port}`);
+}
+
+/**
+ * The app as the OIDC suites run it: on a known loopback port that PUBLIC_URL names (so callback URLs
+ * point back at it), reaching test IdPs on loopback over http, with the per-address login limit off.
+ * `env` adds to or overrides that.
+ */
+export async function startSsoApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const port = await freePort();
+  return startApp(
+    {
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      SSO_ALLOW_HTTP_ISSUERS: 'true',
+      SSO_ALLOW_PRIVATE_ADDRESSES: 'true',
+      AUTH_LOGIN_PER_MINUTE: '0',
+      ...env,
+    },
+    { port },
+  );
 }
 
 /** A raw connection as the app role, for proving what the database itself allows. */
