@@ -138,6 +138,7 @@ function autocannonPhase(
       {
         url: task.origin,
         connections: task.connections,
+        pipelining: task.pipelining ?? 1,
         ...(amount ? { amount } : { duration: seconds }),
         requests: [request],
         timeout: 30,
