@@ -264,6 +264,80 @@ describe('signed requests', () => {
   });
 });
 
+/**
+ * The replay check is made by the rate limiter, in the same Redis call as its decision and before it
+ * counts the request: a replay never spends the tenant's limits, and with limits off it is still made.
+ */
+describe('the replay check and the rate limit', () => {
+  async function signerOf(api: TestApp, slug: string, rateLimits?: Record<string, unknown>) {
+    const t = await api.createTenant(slug);
+    if (rateLimits) expect((await api.putSettings(t.id, { rateLimits })).status).toBe(200);
+    const r = await t.request('POST', '/keys', {
+      name: 's',
+      scopes: ['vectors:read'],
+      signing: true,
+      requireSignature: true,
+    });
+    expect(r.status).toBe(201);
+    const s = { id: r.body.id, secret: r.body.secret, signingSecret: r.body.signingSecret };
+    const list = () =>
+      signedRequest(api, s.secret, s.id, s.signingSecret, {
+        method: 'GET',
+        path: '/v1/collections',
+      });
+    const replay = async (sent: Record<string, string>) => {
+      const res = await fetch(`${api.baseUrl}/v1/collections`, { headers: sent });
+      return { status: res.status, body: (await res.json()) as { code: string } };
+    };
+    return { list, replay };
+  }
+
+  it('refuses a replay before counting it: the tenant loses one slot per real request', async () => {
+    const api = await startApp();
+    try {
+      // One window each (an hour), so Remaining moves only with what is counted.
+      const hour = [{ limit: 1000, window: '1h' }];
+      const { list, replay } = await signerOf(api, 'sig-count', {
+        tenant: hour,
+        read: hour,
+        search: hour,
+        write: hour,
+        admin: hour,
+      });
+      const first = await list();
+      expect(first.status).toBe(200);
+      const before = Number(first.headers.get('x-ratelimit-remaining'));
+      expect(before).toBeGreaterThan(0);
+      for (let i = 0; i < 3; i++) {
+        const r = await replay(first.sent);
+        expect(r.status).toBe(401);
+        expect(r.body.code).toBe('signature_replayed');
+      }
+      const next = await list();
+      expect(next.status).toBe(200);
+      expect(Number(next.headers.get('x-ratelimit-remaining'))).toBe(before - 1);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('still refuses a replay with rate limiting turned off', async () => {
+    const api = await startApp({ RATE_LIMIT_ENABLED: 'false' });
+    try {
+      const { list, replay } = await signerOf(api, 'sig-nolimit');
+      const first = await list();
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-ratelimit-remaining')).toBeNull();
+      const again = await replay(first.sent);
+      expect(again.status).toBe(401);
+      expect(again.body.code).toBe('signature_replayed');
+      expect((await list()).status).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('signed requests when Redis (the replay cache) is down', () => {
   let redis: PrivateRedis | undefined;
   let api: TestApp | undefined;

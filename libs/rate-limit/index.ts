@@ -10,5 +10,9 @@ export {
   type WindowRule,
 } from './rate-limit';
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit-store';
-export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from './redis-rate-limit-store';
+export {
+  RedisRateLimitStore,
+  type OnceClaim,
+  type RedisRateLimitStoreOptions,
+} from './redis-rate-limit-store';
 export { policyName, rateLimitHeaders } from './rate-limit-headers';

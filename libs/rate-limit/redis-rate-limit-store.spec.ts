@@ -171,7 +171,7 @@ describe('RedisRateLimitStore', () => {
       { limit: 1, windowMs: 60_000 },
     ];
     for (const key of ['tenant:42', 'a}b', '}', '{x}', 'c{d}e:%7D']) {
-      const tags = new Set(store.redisKeys(key, rules).map(tagOf));
+      const tags = new Set(store.redisKeys(key, rules, { id: '}{sig', ttlMs: 1 }).map(tagOf));
       expect(tags.size).toBe(1);
     }
     const tag = (key: string) => tagOf(store.redisKeys(key, rules)[0]);
@@ -179,6 +179,57 @@ describe('RedisRateLimitStore', () => {
     expect(tag('a}b')).not.toBe(tag('a%7Db'));
     expect(() => store.redisKeys('', rules)).toThrow(RangeError);
     expect(() => new RedisRateLimitStore(redis, { prefix: 'x{' })).toThrow(RangeError);
+  });
+
+  describe('once-only ids (a signed request: replay check and limit in one call)', () => {
+    const rules: WindowRule[] = [{ limit: 3, windowMs: 60_000 }];
+
+    it('claims an id with the decision, and answers "seen" for it again without counting', async () => {
+      const key = freshKey('once');
+      const first = await store.consumeOnce(key, rules, { id: 'sig-a', ttlMs: 5000 });
+      expect(first).not.toBe('seen');
+      expect((first as Decision).rules[0].remaining).toBe(2);
+      expect(await store.consumeOnce(key, rules, { id: 'sig-a', ttlMs: 5000 })).toBe('seen');
+      // The replay counted nothing: the next new id finds one slot taken, not two.
+      const next = (await store.consumeOnce(key, rules, { id: 'sig-b', ttlMs: 5000 })) as Decision;
+      expect(next.rules[0].remaining).toBe(1);
+      const [, , onceKey] = store.redisKeys(key, rules, { id: 'sig-a', ttlMs: 5000 });
+      const ttl = await redis.pttl(onceKey);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(5000);
+    });
+
+    it('shares the id with claimOnce, in both directions', async () => {
+      const key = freshKey('once-shared');
+      expect(await store.claimOnce(key, { id: 'x', ttlMs: 5000 })).toBe('first');
+      expect(await store.consumeOnce(key, rules, { id: 'x', ttlMs: 5000 })).toBe('seen');
+      expect(await store.consumeOnce(key, rules, { id: 'y', ttlMs: 5000 })).not.toBe('seen');
+      expect(await store.claimOnce(key, { id: 'y', ttlMs: 5000 })).toBe('seen');
+      // Ids are per limiter key: another key has never seen them.
+      expect(await store.claimOnce(freshKey('once-other'), { id: 'x', ttlMs: 5000 })).toBe('first');
+    });
+
+    it('claims the id even when the limit refuses the request (a re-sent request must be re-signed)', async () => {
+      const key = freshKey('once-refused');
+      const one: WindowRule[] = [{ limit: 1, windowMs: 60_000 }];
+      expect(
+        ((await store.consumeOnce(key, one, { id: 'a', ttlMs: 5000 })) as Decision).allowed,
+      ).toBe(true);
+      const refused = await store.consumeOnce(key, one, { id: 'b', ttlMs: 5000 });
+      expect(refused).not.toBe('seen');
+      expect((refused as Decision).allowed).toBe(false);
+      expect(await store.claimOnce(key, { id: 'b', ttlMs: 5000 })).toBe('seen');
+    });
+
+    it('refuses an empty id and a TTL that is not a positive integer', async () => {
+      const key = freshKey('once-bad');
+      await expect(store.consumeOnce(key, rules, { id: '', ttlMs: 5000 })).rejects.toThrow(
+        RangeError,
+      );
+      for (const ttlMs of [0, -1, 1.5, Number.NaN]) {
+        await expect(store.claimOnce(key, { id: 'a', ttlMs })).rejects.toThrow(RangeError);
+      }
+    });
   });
 
   it('falls back to EVAL when the script is not cached', async () => {

@@ -13,6 +13,12 @@ import { SLIDING_LOG_LUA } from './sliding-log.lua';
 
 const SCRIPT_SHA = createHash('sha1').update(SLIDING_LOG_LUA).digest('hex');
 
+/** An id to accept once under a limiter key, remembered for ttlMs (a signature, say). */
+export interface OnceClaim {
+  id: string;
+  ttlMs: number;
+}
+
 export interface RedisRateLimitStoreOptions {
   /** Prepended to every Redis key (default 'rl:'). Must not contain '{' or '}'. */
   prefix?: string;
@@ -53,11 +59,27 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   /** With the default 'redis' clock, nowMs is ignored: the decision uses Redis TIME. */
   async consume(key: string, rules: readonly WindowRule[], nowMs?: number): Promise<Decision> {
+    const reply = await this.consumeOnce(key, rules, undefined, nowMs);
+    if (reply === 'seen') throw new Error('rate limit: a once-only answer to a plain consume');
+    return reply;
+  }
+
+  /**
+   * consume(), but first claims `once.id` under `key` for `once.ttlMs`, in the same atomic call: when
+   * the id was claimed before (by this or by claimOnce) the answer is 'seen' and nothing is counted.
+   * For a signed request's replay check and its rate limit in one round trip.
+   */
+  async consumeOnce(
+    key: string,
+    rules: readonly WindowRule[],
+    once: OnceClaim | undefined,
+    nowMs?: number,
+  ): Promise<Decision | 'seen'> {
     assertRules(rules);
     const base = this.baseKey(key);
-    const args: string[] = [base];
-    for (const rule of rules) args.push(`${base}:${ruleSlot(rule)}`);
-    args.push(this.callerClock ? String(callerNow(nowMs)) : '');
+    const keys: string[] = [base];
+    for (const rule of rules) keys.push(`${base}:${ruleSlot(rule)}`);
+    const args: string[] = [this.callerClock ? String(callerNow(nowMs)) : ''];
     for (const rule of rules) {
       args.push(
         String(ruleSlot(rule)),
@@ -66,14 +88,38 @@ export class RedisRateLimitStore implements RateLimitStore {
         String(quantumMs(rule.windowMs)),
       );
     }
-    const reply = await this.run(rules.length + 1, args);
+    if (once) {
+      keys.push(this.onceKey(base, once));
+      args.push(String(onceTtl(once)));
+    }
+    const reply = await this.run(keys.length, [...keys, ...args]);
+    if (once && Array.isArray(reply) && reply.length === 1 && reply[0] === -1) return 'seen';
     return toDecision(reply, rules);
   }
 
-  /** Every Redis key this store uses for `key`: for tests and operational tooling. */
-  redisKeys(key: string, rules: readonly WindowRule[]): string[] {
+  /** The claim of consumeOnce alone, on the same Redis key: 'seen' when it was claimed before. */
+  async claimOnce(key: string, once: OnceClaim): Promise<'first' | 'seen'> {
+    const set = await this.redis.set(
+      this.onceKey(this.baseKey(key), once),
+      '1',
+      'PX',
+      onceTtl(once),
+      'NX',
+    );
+    return set === 'OK' ? 'first' : 'seen';
+  }
+
+  /** Every Redis key this store uses for `key` (and `once`): for tests and operational tooling. */
+  redisKeys(key: string, rules: readonly WindowRule[], once?: OnceClaim): string[] {
     const base = this.baseKey(key);
-    return [base, ...rules.map((rule) => `${base}:${ruleSlot(rule)}`)];
+    const keys = [base, ...rules.map((rule) => `${base}:${ruleSlot(rule)}`)];
+    return once ? [...keys, this.onceKey(base, once)] : keys;
+  }
+
+  /** Under the limiter key's hash tag, so the script may touch it in Redis Cluster too. */
+  private onceKey(base: string, once: OnceClaim): string {
+    if (once.id.length === 0) throw new RangeError('rate limit: a once-only id must not be empty');
+    return `${base}:once:${once.id}`;
   }
 
   private baseKey(key: string): string {
@@ -93,6 +139,15 @@ export class RedisRateLimitStore implements RateLimitStore {
       return this.redis.eval(SLIDING_LOG_LUA, numKeys, ...args);
     }
   }
+}
+
+function onceTtl(once: OnceClaim): number {
+  if (!Number.isSafeInteger(once.ttlMs) || once.ttlMs < 1) {
+    throw new RangeError(
+      `rate limit: a once-only TTL must be a positive integer, got ${once.ttlMs}`,
+    );
+  }
+  return once.ttlMs;
 }
 
 function callerNow(nowMs: number | undefined): number {

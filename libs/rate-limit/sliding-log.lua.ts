@@ -10,8 +10,13 @@ import { MAX_WINDOW_MS } from './rate-limit';
  * KEYS[1 + i]  list of rule i's closed runs, newest at the head, each 'recordTime:count'
  * ARGV[1]      the caller's clock in ms, or '' to read Redis TIME
  * ARGV[4i - 2], ARGV[4i - 1], ARGV[4i], ARGV[4i + 1]   slot, windowMs, limit, quantum of rule i
+ * KEYS[n + 2], ARGV[4n + 2]   optional: a once-only key and its TTL in ms (a request's signature):
+ *              when the key exists the call answers { -1 } and changes nothing, else it is SET before
+ *              the rules are decided, so a replay is refused before it counts against any limit, in
+ *              the same round trip as the decision. It carries the limiter key's hash tag (same slot).
  *
- * Returns { allowed (1/0), remaining_1, resetMs_1, ..., remaining_n, resetMs_n, retryAfterMs }.
+ * Returns { allowed (1/0), remaining_1, resetMs_1, ..., remaining_n, resetMs_n, retryAfterMs }, or
+ * { -1 } when the once-only key was already there.
  *
  * Cost: admissions pile onto the open run, which lives in the string; it is pushed onto the list only
  * when a later quantum opens a new run, and the list's tail is touched only when its oldest run expires,
@@ -33,7 +38,10 @@ import { MAX_WINDOW_MS } from './rate-limit';
 export const CALLER_CLOCK_TTL_SLACK_MS = 10_000;
 
 export const SLIDING_LOG_LUA = `
-local n = #KEYS - 1
+local n = math.floor((#ARGV - 1) / 4)
+if #KEYS == n + 2 then
+  if not redis.call('SET', KEYS[n + 2], '1', 'PX', ARGV[4 * n + 2], 'NX') then return { -1 } end
+end
 local clock, slack
 if ARGV[1] == '' then
   local t = redis.call('TIME')

@@ -96,8 +96,10 @@ export class AuthGuard implements CanActivate {
     this.checkTenantState(key.tenantStatus);
     await this.checkAddress(req, key.tenantId, key.tenantAllowlist, key.keyAllowlist, key.keyId);
     // A signature that is present is always checked; one that is required must be present.
-    if (key.signatureRequired || this.signatures.isSigned(req))
-      await this.signatures.verify(req, key);
+    const replayClaim =
+      key.signatureRequired || this.signatures.isSigned(req)
+        ? this.signatures.verify(req, key)
+        : undefined;
     this.checkScopes(key.scopes, rule.anyOf);
     this.context.setPrincipal({
       kind: 'api_key',
@@ -107,7 +109,7 @@ export class AuthGuard implements CanActivate {
       scope: { collections: key.collections, filter: key.enforcedFilter },
     });
     rememberTenantForLog(req.raw, key.tenantId);
-    rememberCaller(req, { tenantId: key.tenantId, rateLimits: key.rateLimits, key });
+    rememberCaller(req, { tenantId: key.tenantId, rateLimits: key.rateLimits, key, replayClaim });
     if (this.debug) this.logger.debug({ keyId: key.keyId }, 'api key accepted');
     return true;
   }

@@ -9,7 +9,6 @@ import { AuthGuard } from './auth.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RateLimiter } from './rate-limit/rate-limiter';
 import { TenantThrottlerGuard } from './rate-limit/tenant-throttler.guard';
-import { ReplayCache } from './replay-cache';
 import { RequestOrigin } from './request-origin';
 import { SecurityEventsService } from './security-events.service';
 import { SignatureVerifier } from './signature-verifier';
@@ -41,7 +40,6 @@ import { WhoAmIController } from './whoami.controller';
   providers: [
     SecurityEventsService,
     RequestOrigin,
-    ReplayCache,
     SignatureVerifier,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: TenantThrottlerGuard },

@@ -3,10 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { parseSignature, SignatureFailure, verifySignature } from '@libs/http-signatures';
 import { AppConfig } from '@app/config/app-config';
-import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
 import type { VerifiedKey } from '@app/keys/key-cache';
 import { GatewayErrorCode, gatewayError } from './gateway.errors';
-import { ReplayCache } from './replay-cache';
+import type { OnceClaim } from '@libs/rate-limit';
 import { RequestOrigin } from './request-origin';
 
 const FAILURE_CODES: Record<SignatureFailure, GatewayErrorCode> = {
@@ -29,14 +28,15 @@ const FAILURE_CODES: Record<SignatureFailure, GatewayErrorCode> = {
 /**
  * HTTP Message Signatures (RFC 9421, hmac-sha256) on the request path: parse, check that `keyid`
  * names the authenticated key, verify against its current (and, during a rotation, previous) secret
- * over the raw body bytes, then refuse a signature seen before within the window.
+ * over the raw body bytes. Refusing a signature seen before within the window is the rate limiter's
+ * first step (TenantThrottlerGuard): verify() returns the replay claim, which the limiter makes in the
+ * same Redis call as its decision, before counting the request.
  */
 @Injectable()
 export class SignatureVerifier {
   private readonly maxSkewSeconds: number;
 
   constructor(
-    private readonly replay: ReplayCache,
     private readonly origin: RequestOrigin,
     config: AppConfig,
   ) {
@@ -48,7 +48,8 @@ export class SignatureVerifier {
     return req.headers['signature'] !== undefined || req.headers['signature-input'] !== undefined;
   }
 
-  async verify(req: FastifyRequest, key: VerifiedKey): Promise<void> {
+  /** Verifies the signature; returns the claim that must be made once (see replayClaim). */
+  verify(req: FastifyRequest, key: VerifiedKey): OnceClaim {
     const parsed = parseSignature(req.headers);
     if (!parsed.ok) throw this.failure(parsed.reason, parsed.detail);
     if (parsed.sig.keyId !== key.keyId) {
@@ -82,27 +83,21 @@ export class SignatureVerifier {
     if (!result.ok) throw this.failure(result.reason, result.detail);
 
     // `created` may lie up to the skew on either side of now: remember the signature that long.
-    const id = `${key.keyId}:${createHash('sha256').update(parsed.sig.signature).digest('base64url')}`;
-    const claim = await this.replay.claim(id, 2 * this.maxSkewSeconds * 1000);
-    if (claim === 'replay') {
-      throw gatewayError(
-        GatewayErrorCode.SignatureReplayed,
-        'This signature was already used; sign each request anew.',
-      );
-    }
-    if (claim === 'unavailable') {
-      throw commonError(
-        CommonErrorCode.ServiceUnavailable,
-        'Signed requests cannot be checked for replay right now.',
-        {},
-        {
-          'retry-after': '1',
-        },
-      );
-    }
+    return {
+      id: `sig:${key.keyId}:${createHash('sha256').update(parsed.sig.signature).digest('base64url')}`,
+      ttlMs: 2 * this.maxSkewSeconds * 1000,
+    };
   }
 
   private failure(reason: SignatureFailure, detail: string) {
     return gatewayError(FAILURE_CODES[reason], detail, { reason });
   }
+}
+
+/** The answer to a signature whose replay claim found it already used. */
+export function signatureReplayed() {
+  return gatewayError(
+    GatewayErrorCode.SignatureReplayed,
+    'This signature was already used; sign each request anew.',
+  );
 }

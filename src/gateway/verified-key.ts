@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { OnceClaim } from '@libs/rate-limit';
 import type { VerifiedKey } from '@app/keys/key-cache';
 import type { TenantRateLimitPolicy } from './rate-limit/rate-limit-policy';
 
@@ -8,6 +9,11 @@ export interface VerifiedCaller {
   rateLimits: TenantRateLimitPolicy;
   /** Set when the caller used an API key. */
   key?: VerifiedKey;
+  /**
+   * Set when the request was signed: its signature, to be accepted once. The rate-limit guard makes
+   * this claim (with its decision, in one Redis call) before the request may proceed.
+   */
+  replayClaim?: OnceClaim;
 }
 
 const verified = new WeakMap<object, VerifiedCaller>();

@@ -66,5 +66,51 @@ describe('RateLimiter', () => {
       expect(err).toMatchObject({ status: 503, code: 'service_unavailable' });
       expect((err as AppException).headers).toEqual({ 'retry-after': '1' });
     });
+
+    it('refuses a once-only check with a 503 even where the limit itself would fail open', async () => {
+      const limiter = new RateLimiter(redis, config());
+      const once = { id: 'sig:k:abc', ttlMs: 600_000 };
+      for (const attempt of [
+        () => limiter.consumeOnce('t:c', rules, 'open', once),
+        // Again inside the second in which Redis is not retried: still refused, not decided locally.
+        () => limiter.consumeOnce('t:c', rules, 'open', once),
+        () => limiter.claimOnce('t:c', once),
+      ]) {
+        const err = await attempt().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(AppException);
+        expect(err).toMatchObject({ status: 503, code: 'service_unavailable' });
+      }
+    });
+  });
+
+  describe('once-only ids in memory (embedded mode)', () => {
+    const rules = [{ limit: 3, windowMs: 60_000 }];
+
+    it('accepts an id once per key, before counting, and shares it with claimOnce', async () => {
+      const limiter = new RateLimiter(null, config());
+      const once = { id: 'sig:k:1', ttlMs: 600_000 };
+      const first = await limiter.consumeOnce('t:a', rules, 'open', once);
+      expect(first).not.toBe('seen');
+      expect(await limiter.consumeOnce('t:a', rules, 'open', once)).toBe('seen');
+      expect(await limiter.claimOnce('t:a', once)).toBe('seen');
+      // The repeats counted nothing; another key has not seen the id.
+      const { decision } = await limiter.consume('t:a', rules, 'open');
+      expect(decision.rules[0].remaining).toBe(1);
+      expect(await limiter.claimOnce('t:b', once)).toBe('first');
+    });
+
+    it('forgets an id once its time is up', async () => {
+      const limiter = new RateLimiter(null, config());
+      jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'setImmediate'] });
+      try {
+        expect(await limiter.claimOnce('t:a', { id: 'x', ttlMs: 1000 })).toBe('first');
+        jest.setSystemTime(1_000_999);
+        expect(await limiter.claimOnce('t:a', { id: 'x', ttlMs: 1000 })).toBe('seen');
+        jest.setSystemTime(1_001_000);
+        expect(await limiter.claimOnce('t:a', { id: 'x', ttlMs: 1000 })).toBe('first');
+      } finally {
+        jest.useRealTimers();
+      }
+    });
   });
 });

@@ -6,8 +6,10 @@ import {
   MemoryRateLimitStore,
   RedisRateLimitStore,
   type Decision,
+  type OnceClaim,
   type WindowRule,
 } from '@libs/rate-limit';
+import { LocalTtlMap } from '@app/common/local-ttl-map';
 import { AppConfig } from '@app/config/app-config';
 import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
 import { withTimeout } from '@app/common/with-timeout';
@@ -16,6 +18,8 @@ import { shareOf } from './rate-limit-policy';
 
 /** How long after a Redis failure decisions stay local before Redis is tried again. */
 const RETRY_REDIS_AFTER_MS = 1000;
+/** Once-only ids remembered in memory (embedded mode), at most. */
+const MAX_LOCAL_ONCE_IDS = 200_000;
 
 export type FailureMode = 'open' | 'closed';
 
@@ -53,6 +57,8 @@ export class RateLimiter implements ThrottlerStorage {
   private readonly logger = new Logger('RateLimiter');
   private readonly redisStore: RedisRateLimitStore | null;
   private readonly memory: MemoryRateLimitStore;
+  /** Once-only ids in embedded mode, keyed by limiter key and id. */
+  private readonly localOnce = new LocalTtlMap<true>(MAX_LOCAL_ONCE_IDS);
   private readonly timeoutMs: number;
   private readonly share: number;
   private degradedUntil = 0;
@@ -82,16 +88,59 @@ export class RateLimiter implements ThrottlerStorage {
     rules: readonly WindowRule[],
     onRedisFailure: FailureMode,
   ): Promise<LimitOutcome> {
-    if (!this.redisStore)
+    return this.decide(key, rules, onRedisFailure, undefined) as Promise<LimitOutcome>;
+  }
+
+  /**
+   * consume(), after accepting `once.id` under `key` only the first time within `once.ttlMs`, in the
+   * same Redis call: a repeat is 'seen' and counts against no limit. A once-only check that cannot be
+   * made is not a pass: when Redis is unreachable this throws a 503 whatever `onRedisFailure` says.
+   */
+  consumeOnce(
+    key: string,
+    rules: readonly WindowRule[],
+    onRedisFailure: FailureMode,
+    once: OnceClaim,
+  ): Promise<LimitOutcome | 'seen'> {
+    return this.decide(key, rules, onRedisFailure, once);
+  }
+
+  /** The once-only check of consumeOnce alone (where no limit applies), on the same ids. */
+  async claimOnce(key: string, once: OnceClaim): Promise<'first' | 'seen'> {
+    if (!this.redisStore) return this.claimLocally(key, once);
+    try {
+      return await withTimeout(this.redisStore.claimOnce(key, once), this.timeoutMs);
+    } catch (err) {
+      this.failed(err);
+      throw onceUnavailable();
+    }
+  }
+
+  private async decide(
+    key: string,
+    rules: readonly WindowRule[],
+    onRedisFailure: FailureMode,
+    once: OnceClaim | undefined,
+  ): Promise<LimitOutcome | 'seen'> {
+    if (!this.redisStore) {
+      if (once && this.claimLocally(key, once) === 'seen') return 'seen';
       return { decision: this.memory.consumeSync(key, rules), source: 'memory' };
+    }
     if (Date.now() >= this.degradedUntil) {
       try {
-        const decision = await withTimeout(this.redisStore.consume(key, rules), this.timeoutMs);
+        const decision = await withTimeout(
+          this.redisStore.consumeOnce(key, rules, once),
+          this.timeoutMs,
+        );
         if (this.degraded) this.recovered();
-        return { decision, source: 'redis' };
+        return decision === 'seen' ? 'seen' : { decision, source: 'redis' };
       } catch (err) {
         this.failed(err);
       }
+    }
+    if (once) {
+      fallbackDecisions.inc({ outcome: 'refused' });
+      throw onceUnavailable();
     }
     if (onRedisFailure === 'closed') {
       fallbackDecisions.inc({ outcome: 'refused' });
@@ -105,6 +154,13 @@ export class RateLimiter implements ThrottlerStorage {
     const decision = this.memory.consumeSync(key, shareOf(rules, this.share));
     fallbackDecisions.inc({ outcome: decision.allowed ? 'admitted' : 'limited' });
     return { decision, source: 'local-fallback' };
+  }
+
+  private claimLocally(key: string, once: OnceClaim): 'first' | 'seen' {
+    const id = `${key} ${once.id}`;
+    if (this.localOnce.get(id) !== undefined) return 'seen';
+    this.localOnce.set(id, true, once.ttlMs);
+    return 'first';
   }
 
   /** The @nestjs/throttler storage contract, on the same algorithm (ttl and limit of one rule). */
@@ -146,4 +202,13 @@ export class RateLimiter implements ThrottlerStorage {
     degradedGauge.set(0);
     this.logger.warn({ alert: 'rate_limiter_recovered' }, 'rate limiter reaches Redis again');
   }
+}
+
+function onceUnavailable() {
+  return commonError(
+    CommonErrorCode.ServiceUnavailable,
+    'Signed requests cannot be checked for replay right now.',
+    {},
+    { 'retry-after': '1' },
+  );
 }

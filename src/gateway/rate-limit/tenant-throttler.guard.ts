@@ -9,7 +9,7 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { rateLimitHeaders, type Decision, type WindowRule } from '@libs/rate-limit';
+import { rateLimitHeaders, type Decision, type OnceClaim, type WindowRule } from '@libs/rate-limit';
 import { AppConfig } from '@app/config/app-config';
 import {
   ACCESS_RULE,
@@ -21,7 +21,7 @@ import {
 } from '../access.decorators';
 import { callerOf } from '../verified-key';
 import { RequestOrigin } from '../request-origin';
-import { SignatureVerifier } from '../signature-verifier';
+import { SignatureVerifier, signatureReplayed } from '../signature-verifier';
 import { GatewayErrorCode, gatewayError } from '../gateway.errors';
 import type { EndpointClass } from './rate-limit-policy';
 import { RateLimiter, type FailureMode } from './rate-limiter';
@@ -31,7 +31,9 @@ import { RateLimiter, type FailureMode } from './rate-limiter';
  *
  * - Requests with an API key or a user's access token: the tenant's policy (plan defaults, settings overrides), tenant-wide and
  *   per endpoint class, every window of both in one atomic decision keyed by the tenant, so every
- *   key of a tenant and every api instance share it.
+ *   key of a tenant and every api instance share it. A signed request's replay claim (AuthGuard
+ *   verified the signature) is made first in the same Redis call: a replay is refused (401) before
+ *   it counts. With rate limiting off the claim is still made, alone.
  * - Platform admin routes: @nestjs/throttler's own machinery (its named throttlers, @Throttle and
  *   @SkipThrottle), per client address, on the same exact store.
  * - Public routes: not limited, unless they declare @LimitPerAddress (login): then per address.
@@ -66,7 +68,10 @@ export class TenantThrottlerGuard extends ThrottlerGuard {
   }
 
   override async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    if (!this.enabled) return true;
+    if (!this.enabled) {
+      await this.claimOnly(ctx);
+      return true;
+    }
     const targets = [ctx.getHandler(), ctx.getClass()];
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, targets);
     if (!rule) return true;
@@ -90,8 +95,17 @@ export class TenantThrottlerGuard extends ThrottlerGuard {
       `t:${caller.tenantId}`,
       caller.rateLimits.rules[endpointClass],
       this.failureMode(ctx, req),
+      caller.replayClaim,
     );
     return true;
+  }
+
+  /** With rate limiting off: a signed request's replay claim, which never depends on limits. */
+  private async claimOnly(ctx: ExecutionContext): Promise<void> {
+    const caller = callerOf(ctx.switchToHttp().getRequest<FastifyRequest>());
+    if (!caller?.replayClaim) return;
+    const claim = await this.limiter.claimOnce(`t:${caller.tenantId}`, caller.replayClaim);
+    if (claim === 'seen') throw signatureReplayed();
   }
 
   /** A public route's per-address limit (@LimitPerAddress), per minute, from its setting. */
@@ -133,8 +147,13 @@ export class TenantThrottlerGuard extends ThrottlerGuard {
     key: string,
     rules: readonly WindowRule[],
     mode: FailureMode,
+    once?: OnceClaim,
   ): Promise<void> {
-    const { decision } = await this.limiter.consume(key, rules, mode);
+    const outcome = once
+      ? await this.limiter.consumeOnce(key, rules, mode, once)
+      : await this.limiter.consume(key, rules, mode);
+    if (outcome === 'seen') throw signatureReplayed();
+    const { decision } = outcome;
     const headers = rateLimitHeaders(decision);
     if (!decision.allowed) throw refused(decision, headers);
     void ctx.switchToHttp().getResponse<FastifyReply>().headers(headers);
