@@ -13,6 +13,15 @@ interface Pending {
   label: string;
 }
 
+/**
+ * How long a task may take before the bench gives up on it: its warm-up and measured time, three
+ * times over, plus five minutes (a warm-up counted in requests has no time of its own). Beyond that
+ * the server is taken to be wedged, and failing says so where waiting would hang the run for good.
+ */
+export function taskDeadlineMs(task: LoadTask): number {
+  return ((task.warmupSeconds + task.durationSeconds) * 3 + 300) * 1000;
+}
+
 /** The orchestrator's handle on the load-generator child process (bench/loadgen.ts). */
 export class LoadGenerator {
   private nextId = 1;
@@ -57,12 +66,39 @@ export class LoadGenerator {
     return this.child.pid;
   }
 
-  /** Runs one task; `onMeasuring` is called when its warm-up ends and the measured window starts. */
-  run(task: LoadTask, onMeasuring?: () => void): Promise<LoadOutcome> {
+  /**
+   * Runs one task; `onMeasuring` is called when its warm-up ends and the measured window starts.
+   * Rejects when no result came within `deadline` ms (default taskDeadlineMs).
+   */
+  run(
+    task: LoadTask,
+    onMeasuring?: () => void,
+    deadline = taskDeadlineMs(task),
+  ): Promise<LoadOutcome> {
     if (this.exited) return Promise.reject(new Error('load generator is not running'));
     const id = this.nextId++;
     return new Promise<LoadOutcome>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onMeasuring, label: task.label });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(
+          new Error(
+            `${task.label}: no result after ${deadline / 1000} s; is the server answering? ` +
+              '(its log is named at the start of the run)',
+          ),
+        );
+      }, deadline);
+      this.pending.set(id, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+        onMeasuring,
+        label: task.label,
+      });
       const message: ParentMessage = { id, task };
       this.child.send(message);
     });

@@ -50,13 +50,6 @@ export function serverEnv(
   };
 }
 
-/**
- * The V8 flags production starts the api with (`npm start`, the Dockerfile's CMD; test/start checks
- * the three agree): a 64 MiB young generation semi-space instead of V8's 16 MiB, so the garbage of
- * hundreds of requests in flight dies young instead of being copied out (docs/decisions.md 71).
- */
-export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
-
 /** Names of the settings Quiver reads (src/config/config.schema.ts), cleared so none leaks in. */
 const QUIVER_SETTINGS = Object.keys(envSchema.shape);
 
@@ -89,10 +82,7 @@ export class Server {
     for (const k of QUIVER_SETTINGS) delete env[k];
     Object.assign(env, serverEnv(opts));
     const log = openSync(opts.logFile, 'w');
-    const nodeArgs = [
-      ...SERVER_NODE_FLAGS,
-      ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : []),
-    ];
+    const nodeArgs = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
     const child = spawn(process.execPath, [...nodeArgs, entry], {
       cwd: ROOT,
       env,

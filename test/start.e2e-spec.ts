@@ -1,9 +1,8 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { SERVER_NODE_FLAGS } from '../bench/server';
 
 /**
  * The api entry point as a user starts it, as a separate process: with no DATABASE_URL and no
@@ -51,14 +50,7 @@ describe('api entry point (src/main.ts) in embedded mode', () => {
     env.TS_NODE_TRANSPILE_ONLY = 'true';
     child = spawn(
       process.execPath,
-      [
-        ...SERVER_NODE_FLAGS,
-        '-r',
-        'ts-node/register',
-        '-r',
-        'tsconfig-paths/register',
-        'src/main.ts',
-      ],
+      ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'src/main.ts'],
       {
         cwd: path.resolve(__dirname, '..'),
         env,
@@ -146,14 +138,7 @@ describe('api entry point (src/main.ts) in embedded mode', () => {
     delete env.NODE_OPTIONS;
     const c = spawn(
       process.execPath,
-      [
-        ...SERVER_NODE_FLAGS,
-        '-r',
-        'ts-node/register',
-        '-r',
-        'tsconfig-paths/register',
-        'src/main.ts',
-      ],
+      ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'src/main.ts'],
       {
         cwd: path.resolve(__dirname, '..'),
         env,
@@ -166,21 +151,4 @@ describe('api entry point (src/main.ts) in embedded mode', () => {
     expect(err).toContain('PORT: must be a whole number');
     expect(err).not.toMatch(/\n\s+at /);
   }, 60_000);
-});
-
-describe('the api start command', () => {
-  const root = path.resolve(__dirname, '..');
-
-  it('passes the same V8 flags in npm start, the Dockerfile and the bench server', () => {
-    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-      scripts: Record<string, string>;
-    };
-    expect(pkg.scripts.start).toContain(`node ${SERVER_NODE_FLAGS.join(' ')} dist/src/main.js`);
-    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
-    expect(JSON.parse(cmd?.[1] ?? 'null')).toEqual([
-      'node',
-      ...SERVER_NODE_FLAGS,
-      'dist/src/main.js',
-    ]);
-  });
 });
