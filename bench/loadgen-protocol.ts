@@ -20,8 +20,6 @@ export interface HttpTask {
   /** Origin, e.g. http://127.0.0.1:3100 */
   origin: string;
   connections: number;
-  /** Requests each connection sends before waiting for answers (HTTP/1.1 pipelining); default 1. */
-  pipelining?: number;
   warmupSeconds: number;
   durationSeconds: number;
   targets: HttpTarget[];

@@ -138,7 +138,6 @@ function autocannonPhase(
       {
         url: task.origin,
         connections: task.connections,
-        pipelining: task.pipelining ?? 1,
         ...(amount ? { amount } : { duration: seconds }),
         requests: [request],
         timeout: 30,

@@ -43,7 +43,7 @@ export function rowsTable(rows: Row[]): string {
       r.group,
       r.label,
       r.via === 'http' ? 'API' : 'raw SQL',
-      concurrencyCell(r),
+      String(r.concurrency ?? '-'),
       rps(res.requestsPerSecond),
       ms(res.latencyMs.p50),
       ms(res.latencyMs.p95),
@@ -89,7 +89,7 @@ export function cpuTable(rows: Row[]): string {
       return [
         `${r.group}: ${r.label}`,
         r.via === 'http' ? 'API' : 'raw SQL',
-        concurrencyCell(r),
+        String(r.concurrency ?? '-'),
         r.via === 'http' ? us(c.serverUsPerRequest) : '-',
         r.via === 'http' && c.serverWritesPerRequest !== null
           ? num(c.serverWritesPerRequest, 2)
@@ -231,10 +231,4 @@ export function consoleReport(r: BenchResults): string {
       ` (goal >= ${r.recall.goal}: ${r.recall.meetsGoalWith === 'neither' ? 'not met' : `met with ${r.recall.meetsGoalWith}`})`,
     '',
   ].join('\n');
-}
-
-/** Connections, and the requests each had in flight when pipelined: "50 x 10". */
-function concurrencyCell(r: Row): string {
-  if (r.concurrency === null) return '-';
-  return r.pipelining ? `${r.concurrency} x ${r.pipelining}` : String(r.concurrency);
 }

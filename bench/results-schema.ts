@@ -90,8 +90,6 @@ export const RowSchema = z
     /** http: through the API with autocannon; sql: pg Pool from the load-generator process. */
     via: z.enum(['http', 'sql']).nullable(),
     concurrency: z.number().int().positive().nullable(),
-    /** HTTP rows: requests each connection had in flight (HTTP/1.1 pipelining); absent means 1. */
-    pipelining: z.number().int().min(2).optional(),
     /** API processes of the server that answered (API_PROCESSES); raw SQL rows say 1. */
     serverProcesses: z.number().int().positive(),
     result: MeasurementSchema.nullable(),

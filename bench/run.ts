@@ -28,7 +28,6 @@ import {
   createTenant,
   datasetOf,
   notBuilt,
-  RATE_GOAL_PIPELINING,
   rateLimiting,
   tenantContext,
   tenantsAtScale,
@@ -263,35 +262,19 @@ async function main(opts: BenchOptions): Promise<void> {
       `API keys are cached for \`API_KEY_CACHE_TTL_MS\` (default ${envSchema.shape.API_KEY_CACHE_TTL_MS.parse(undefined) / 1000} s): ` +
         'in the random-tenant mix each key is looked up again once per TTL.',
     );
-    const rps = (id: string): string | undefined => {
-      const r = ctx.rows.find((row) => row.id === id)?.result;
-      return r ? `${Math.round(r.requestsPerSecond).toLocaleString('en-US')} req/s` : undefined;
-    };
-    const ceilings = [
-      ['bare', 'bare-pipelined', 1],
-      [
-        `bare-${opts.clusterProcesses}p`,
-        `bare-pipelined-${opts.clusterProcesses}p`,
-        opts.clusterProcesses,
-      ],
-    ] as const;
-    const read = ceilings
-      .filter(([plain]) => rps(plain))
+    const ceilings = ['bare', `bare-${opts.clusterProcesses}p`]
+      .map((id) => ctx.rows.find((r) => r.id === id))
+      .filter((r) => r?.result)
       .map(
-        ([plain, piped, n]) =>
-          `${rps(plain)} (${rps(piped) ?? '-'} pipelined) with ${n} api process${n > 1 ? 'es' : ''}`,
+        (r) =>
+          `${Math.round(r!.result!.requestsPerSecond).toLocaleString('en-US')} req/s with ` +
+          `${r!.serverProcesses} api process${r!.serverProcesses > 1 ? 'es' : ''}`,
       );
-    if (read.length > 0) {
+    if (ceilings.length > 0) {
       ctx.notes.push(
-        "The rate-limiting goal (12,000 req/s) is to be read against this run's bare ceiling: the " +
-          `trivial unauthenticated route reached ${read.join(' and ')}, on the same 2 cores as the ` +
-          'load generator, PostgreSQL and Redis. A system call costs tens of microseconds on this ' +
-          "virtual machine (a response's write shows up as 20-40 us of server CPU in profiles), so with one request per " +
-          'connection at a time every request pays a read and a write in the server and in the load ' +
-          `generator, and a Redis round trip. The goal rows therefore keep ${RATE_GOAL_PIPELINING} ` +
-          "requests in flight per connection (HTTP/1.1 pipelining, as Fastify's own benchmarks do), " +
-          'where one read, one Redis pipeline and fewer wake-ups serve several requests; the ' +
-          'unpipelined rows stay in the table.',
+        `The rate-limiting goal (12,000 req/s) is to be read against this run's bare ceiling: the ` +
+          `trivial unauthenticated route reached ${ceilings.join(' and ')}, on the same 2 cores as the ` +
+          'load generator, PostgreSQL and Redis.',
       );
     }
     if (scale.collectionRetries > 0 || deadlocks > 0) {

@@ -61,8 +61,6 @@ interface RowSpec {
   label: string;
   description: string;
   concurrency: number;
-  /** HTTP rows: requests per connection in flight (HTTP/1.1 pipelining); 1 when absent. */
-  pipelining?: number;
 }
 
 // ------------------------------------------------------------------------------ measuring
@@ -99,7 +97,6 @@ function httpTask(
     label: spec.id,
     origin: ctx.api.origin,
     connections: spec.concurrency,
-    pipelining: spec.pipelining,
     warmupSeconds: timing.warmupSeconds ?? ctx.profile.warmupSeconds,
     warmupRequests: timing.warmupRequests,
     durationSeconds: timing.durationSeconds ?? ctx.profile.runSeconds,
@@ -325,24 +322,18 @@ async function seedVectors(
 // ------------------------------------------------------------------------------ scenarios
 
 /** The bare route on ctx's server; a cluster server's row is told apart by suffix and label. */
-export async function bare(ctx: BenchContext, pipelining?: number): Promise<Row> {
+export async function bare(ctx: BenchContext): Promise<Row> {
   const n = ctx.serverProcesses;
-  const procs = n > 1 ? `, ${n} api processes` : '';
-  const piped = pipelining ? `, ${pipelining} pipelined per connection` : '';
   return httpRow(ctx, {
-    id: `bare${pipelining ? '-pipelined' : ''}${n > 1 ? `-${n}p` : ''}`,
+    id: n > 1 ? `bare-${n}p` : 'bare',
     group: 'bare',
-    label: `GET /health/live${procs}${piped}`,
+    label: `GET /health/live${n > 1 ? `, ${n} api processes` : ''}`,
     description:
       'Public liveness route: no credential, no database. The ceiling of this stack on this machine' +
       (n > 1
-        ? ` with ${n} api processes (and the load generator, PostgreSQL and Redis) on its cores`
-        : '') +
-      (pipelining
-        ? `, each connection keeping ${pipelining} requests in flight (HTTP/1.1 pipelining).`
+        ? ` with ${n} api processes (and the load generator, PostgreSQL and Redis) on its cores.`
         : '.'),
     concurrency: ctx.profile.bareConnections,
-    pipelining,
     targets: [{ method: 'GET', path: '/health/live', headers: {} }],
     bodies: [],
   });
@@ -433,19 +424,14 @@ export async function tenantContext(ctx: BenchContext, main: Tenant): Promise<vo
   }
 }
 
-/** Requests each connection keeps in flight in the rate-limiting goal's rows (and their bare ceiling). */
-export const RATE_GOAL_PIPELINING = 10;
-
 /** The limit of the enforced rate-limiting row: far under what one process serves, so overload is sustained. */
 const ENFORCED_LIMIT_PER_SECOND = 500;
 
 /**
  * Rate limiting, Redis storage, one tenant at full speed on GET /v1/whoami (API key, tenant policy,
- * no database: the cost is the guard stack and the limiter's Redis call). Rows:
+ * no database: the cost is the guard stack and the limiter's Redis call). Two rows:
  * - throughput: limits far above what the machine can send, so every request is a 2xx that went
- *   through the limiter; against the bare route of the same run. Once with one request per
- *   connection at a time, once with RATE_GOAL_PIPELINING pipelined (against the bare route measured
- *   the same way): the goal reads the latter.
+ *   through the limiter; against the bare route of the same run.
  * - enforcement: a read limit of ENFORCED_LIMIT_PER_SECOND per second under the same load; a sliding
  *   log admits exactly the limit in every second of sustained overload, so the 2xx count should be
  *   limit x measured seconds (goal: within 1%), and the rest 429.
@@ -456,44 +442,29 @@ export async function rateLimiting(ctx: BenchContext): Promise<void> {
   const sfx = n > 1 ? `-${n}p` : '';
   const procs = n > 1 ? `, ${n} api processes` : '';
   const open = await createTenant(ctx.api, `bench-rate-open${sfx}`, 'c', 2);
-  const whoami = (pipelining?: number): HttpRowSpec => ({
-    id: `rate-limiting${pipelining ? '-pipelined' : ''}${sfx}`,
+  // Against the bare route of the same server (measured here first for a cluster server).
+  const bareRow = n > 1 ? await bare(ctx) : ctx.rows.find((r) => r.id === 'bare');
+  const throughput = await httpRow(ctx, {
+    id: `rate-limiting${sfx}`,
     group: 'rate limiting',
-    label:
-      `GET /v1/whoami, limiter on, never refusing${procs}` +
-      (pipelining ? `, ${pipelining} pipelined per connection` : ''),
+    label: `GET /v1/whoami, limiter on, never refusing${procs}`,
     description:
       'API key (cached), tenant policy decided in Redis (one EVALSHA over the tenant-wide and ' +
-      'read-class windows) with limits far above the offered load, then the handler (no database)' +
-      (pipelining
-        ? `; each connection keeps ${pipelining} requests in flight (HTTP/1.1 pipelining), so ` +
-          'reading, writing and the Redis calls serve several requests per system call.'
-        : '.'),
+      'read-class windows) with limits far above the offered load, then the handler (no database).',
     concurrency: ctx.profile.bareConnections,
-    pipelining,
     targets: [{ method: 'GET', path: '/v1/whoami', headers: { 'x-api-key': open.key } }],
     bodies: [],
   });
-  const against = n > 1 ? `bare, ${n} processes` : 'bare';
-  // Against the bare route of the same server (measured here first for a cluster server).
-  const bareRow = n > 1 ? await bare(ctx) : ctx.rows.find((r) => r.id === 'bare');
-  const throughput = await httpRow(ctx, whoami());
-  if (bareRow) compare(throughput, bareRow, against);
-  // The goal's row: on this machine a system call costs tens of microseconds, so one request per
-  // connection per round trip caps even the bare route under the goal (see the notes).
-  const barePipelined = await bare(ctx, RATE_GOAL_PIPELINING);
-  const pipelined = await httpRow(ctx, whoami(RATE_GOAL_PIPELINING));
-  compare(pipelined, barePipelined, `${against}, pipelined`);
+  if (bareRow) compare(throughput, bareRow, n > 1 ? `bare, ${n} processes` : 'bare');
   goal(
     ctx,
     {
       id: `rate-limiting-goal${sfx}`,
       description:
         'Requests/s one tenant sustains through the full guard stack with Redis rate limiting, ' +
-        (n > 1 ? `${n} api processes (API_PROCESSES=${n})` : '1 api process') +
-        `, ${ctx.profile.bareConnections} connections with ${RATE_GOAL_PIPELINING} pipelined requests each`,
+        (n > 1 ? `${n} api processes (API_PROCESSES=${n})` : '1 api process'),
       target: '>= 12,000 req/s',
-      value: pipelined.result?.requestsPerSecond ?? null,
+      value: throughput.result?.requestsPerSecond ?? null,
       unit: 'req/s',
     },
     (v) => v >= 12_000,
