@@ -92,7 +92,7 @@ export class TenantThrottlerGuard extends ThrottlerGuard {
     }
     await this.admit(
       ctx,
-      `t:${caller.tenantId}`,
+      tenantKey(caller.tenantId),
       caller.rateLimits.rules[endpointClass],
       this.failureMode(ctx, req),
       caller.replayClaim,
@@ -104,7 +104,7 @@ export class TenantThrottlerGuard extends ThrottlerGuard {
   private async claimOnly(ctx: ExecutionContext): Promise<void> {
     const caller = callerOf(ctx.switchToHttp().getRequest<FastifyRequest>());
     if (!caller?.replayClaim) return;
-    const claim = await this.limiter.claimOnce(`t:${caller.tenantId}`, caller.replayClaim);
+    const claim = await this.limiter.claimOnce(tenantKey(caller.tenantId), caller.replayClaim);
     if (claim === 'seen') throw signatureReplayed();
   }
 
@@ -167,6 +167,14 @@ export class TenantThrottlerGuard extends ThrottlerGuard {
       ]) === true || this.signatures.isSigned(req);
     return this.failureModes[sensitive ? 'sensitive' : 'normal'];
   }
+}
+
+/**
+ * The limiter key of a tenant's policy. The replay claim is kept under it too, so the claim made
+ * alone (limits off) and the one made with a decision find each other's ids.
+ */
+function tenantKey(tenantId: string): string {
+  return `t:${tenantId}`;
 }
 
 function refused(decision: Decision, headers: Record<string, string>) {
