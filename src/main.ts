@@ -3,24 +3,28 @@ import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { exitIfShutdownHangs } from './common/shutdown';
+import { answerHeartbeats } from './cluster/heartbeat';
 import { runPrimary } from './cluster/primary';
 import { AppConfig } from './config/app-config';
 import { ConfigError } from './config/config.schema';
 import { DATABASE_CONNECTION, DatabaseConnection } from './database/database.module';
 import { JobsService } from './jobs/jobs.service';
 import { PlatformAuthService } from './platform/platform-auth.service';
+import { applyV8Flags } from './runtime/v8-flags';
 
 /**
  * The api entry point: HTTP on PORT. With no REDIS_URL it also runs the jobs in-process. With
  * API_PROCESSES > 1 this process supervises that many workers, each running the same app.
  */
 async function bootstrap(): Promise<void> {
+  applyV8Flags();
   const config = AppConfig.fromEnvironment();
   if (cluster.isPrimary && config.env.API_PROCESSES > 1) {
     runPrimary({
       processes: config.env.API_PROCESSES,
       shutdownTimeoutMs: config.env.SHUTDOWN_TIMEOUT_MS,
       logLevel: config.env.LOG_LEVEL,
+      stallTimeoutMs: config.env.API_WORKER_STALL_TIMEOUT_MS,
     });
     return;
   }
@@ -28,6 +32,7 @@ async function bootstrap(): Promise<void> {
   exitIfShutdownHangs(config.env.SHUTDOWN_TIMEOUT_MS);
   await app.get(PlatformAuthService).bootstrap();
   await app.listen(config.env.PORT, config.env.HOST);
+  if (cluster.isWorker) answerHeartbeats();
 
   const logger = new Logger('Quiver');
   const db = app.get<DatabaseConnection>(DATABASE_CONNECTION);

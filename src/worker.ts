@@ -7,9 +7,11 @@ import { exitIfShutdownHangs } from './common/shutdown';
 import { AppConfig } from './config/app-config';
 import { ConfigError } from './config/config.schema';
 import { JobsService } from './jobs/jobs.service';
+import { applyV8Flags } from './runtime/v8-flags';
 
 /** The worker entry point: the same module graph, no HTTP, and the only place BullMQ workers run. */
 async function bootstrap(): Promise<void> {
+  applyV8Flags();
   const config = AppConfig.fromEnvironment();
   if (!config.redisUrl) {
     throw new ConfigError(

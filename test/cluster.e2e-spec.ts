@@ -6,8 +6,9 @@ import { appUrl, redisUrl } from './support/test-env';
 
 /**
  * API_PROCESSES > 1: the entry point as a user starts it, a primary supervising workers that share
- * the port. Requests spread over the workers, /metrics sums them, a killed worker is replaced, SIGTERM
- * stops them all, and a worker that cannot start stops the server with an error.
+ * the port. Requests spread over the workers, /metrics sums them, a killed worker is replaced, one
+ * that stops answering the heartbeat is killed and replaced, SIGTERM stops them all, and a worker that
+ * cannot start stops the server with an error.
  */
 describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
   let child: ChildProcessWithoutNullStreams | undefined;
@@ -130,6 +131,46 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
     for (const pid of remaining) expect(() => process.kill(pid, 0)).toThrow();
+  }, 180_000);
+
+  it('kills and replaces a worker whose event loop stops answering, and only that one', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    child = spawnApi({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      API_PROCESSES: '2',
+      API_WORKER_STALL_TIMEOUT_MS: '3000',
+      DATABASE_URL: appUrl(),
+      REDIS_URL: redisUrl(),
+      QUEUE_PREFIX: '{quiver-cluster-test}',
+      LOG_REQUESTS: 'false',
+      LOG_LEVEL: 'info',
+    });
+    await until('two workers listening', () => listening() >= 2);
+    const [stuck, healthy] = workersOf(child.pid!);
+
+    // Answering workers outlive the timeout several times over.
+    await new Promise((r) => setTimeout(r, 7_000));
+    expect(workersOf(child.pid!).sort()).toEqual([stuck, healthy].sort());
+    expect(output).not.toContain('api_worker_unresponsive');
+
+    // A stopped process answers nothing, as a wedged event loop would.
+    process.kill(stuck, 'SIGSTOP');
+    await until('the stopped worker killed', () => !workersOf(child!.pid!).includes(stuck));
+    await until('a replacement listening', () => listening() >= 3);
+    expect(output).toContain('an api worker stopped answering; killing it');
+    expect(output).toMatch(/"alert":"api_worker_unresponsive"/);
+    expect(workersOf(child.pid!)).toContain(healthy);
+    expect(workersOf(child.pid!)).toHaveLength(2);
+    for (let i = 0; i < 10; i++) {
+      expect(
+        (await fetch(`${base}/health/live`, { headers: { connection: 'close' } })).status,
+      ).toBe(200);
+    }
+
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
   }, 180_000);
 
   it('stops with an error when a worker cannot start', async () => {

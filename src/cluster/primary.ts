@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import pino from 'pino';
 import { serveClusterMetrics } from './cluster-metrics';
+import { HeartbeatMonitor } from './heartbeat';
 
 /** More unplanned exits than this within RESTART_WINDOW_MS and the primary gives up. */
 const MAX_RESTARTS = 5;
@@ -10,14 +11,18 @@ export interface PrimaryOptions {
   processes: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  /** A listening worker silent this long is killed and replaced (0: never). */
+  stallTimeoutMs: number;
 }
 
 /**
  * API_PROCESSES > 1: this process only supervises. It forks that many api workers, which share the
  * listening port (the primary hands out connections round robin); a worker that dies after it came up
  * is replaced, one that dies before it ever listened (bad configuration, database away) stops the
- * whole server with an error, as a single process would. SIGTERM / SIGINT go to every worker, which
- * shut down gracefully; the primary exits when they are gone.
+ * whole server with an error, as a single process would. A worker whose event loop stops answering
+ * the primary's heartbeat for API_WORKER_STALL_TIMEOUT_MS is killed and so replaced (decision 73).
+ * SIGTERM / SIGINT go to every worker, which shut down gracefully; the primary exits when they are
+ * gone.
  */
 export function runPrimary(opts: PrimaryOptions): void {
   const log = pino({ name: 'QuiverPrimary', level: opts.logLevel });
@@ -26,9 +31,24 @@ export function runPrimary(opts: PrimaryOptions): void {
   let stopping = false;
   let exitCode = 0;
 
+  const heartbeat =
+    opts.stallTimeoutMs > 0
+      ? new HeartbeatMonitor(opts.stallTimeoutMs, (worker, silentMs) => {
+          log.error(
+            { pid: worker.process.pid, silentMs, alert: 'api_worker_unresponsive' },
+            'an api worker stopped answering; killing it',
+          );
+          worker.process.kill('SIGKILL');
+        })
+      : undefined;
+
   serveClusterMetrics();
-  cluster.on('listening', (worker) => listening.add(worker));
+  cluster.on('listening', (worker) => {
+    listening.add(worker);
+    heartbeat?.watch(worker);
+  });
   cluster.on('exit', (worker, code, signal) => {
+    heartbeat?.forget(worker);
     const remaining = Object.keys(cluster.workers ?? {}).length;
     if (stopping) {
       if (remaining === 0) process.exit(exitCode);
@@ -56,6 +76,7 @@ export function runPrimary(opts: PrimaryOptions): void {
     if (stopping) return;
     stopping = true;
     exitCode = code;
+    heartbeat?.stop();
     const workers = Object.values(cluster.workers ?? {});
     if (workers.length === 0) process.exit(exitCode);
     for (const w of workers) w?.process.kill('SIGTERM');

@@ -57,6 +57,13 @@ export const envSchema = z.object({
     .union([z.literal('auto'), int(1, 64)])
     .default('1')
     .transform((v) => (v === 'auto' ? availableParallelism() : v)),
+  /**
+   * With API_PROCESSES > 1: a worker whose event loop has not answered the primary's heartbeat for
+   * this long is killed and replaced (0: never). Well above any GC pause or slow request.
+   */
+  API_WORKER_STALL_TIMEOUT_MS: int(0, 3_600_000)
+    .refine((v) => v === 0 || v >= 1000, 'must be 0 (off) or at least 1000')
+    .default('30000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: bool.default('true'),
   /** `npm run bench` only: mounts the tenant-context baseline route (src/bench-support). */
