@@ -252,8 +252,9 @@ async function main(opts: BenchOptions): Promise<void> {
         '(one autocommit statement, no transaction, no role, tenant or status), so row-level security ' +
         "returns no rows where the API returns the tenant's one collection. The raw SQL row (`BEGIN; " +
         'SELECT ...; COMMIT` as `quiver_app` from the load generator) shows what the HTTP stack adds. ' +
-        'Both pairs of goal rows (tenant context, validation) are measured interleaved: four slices ' +
-        'each (twice the usual measured time per row), in the order A B B A A B B A, latencies pooled.',
+        'The pairs of goal rows (tenant context, validation, one tenant vs the steady-state mix of ' +
+        'tenants) are measured interleaved: four slices each (twice the usual measured time per ' +
+        'row), in the order A B B A A B B A, latencies pooled.',
       'Search rows send `includeMetadata: false` and no filter. The raw SQL search baseline takes three ' +
         "round trips: the `Db.tenant` set-up statement (role, tenant, tenant status) with `set_config('hnsw.ef_search')` " +
         'added to it, the query `searchSql()` builds, `COMMIT`.',
