@@ -10,6 +10,7 @@ import { ConfigError } from './config/config.schema';
 import { DATABASE_CONNECTION, DatabaseConnection } from './database/database.module';
 import { JobsService } from './jobs/jobs.service';
 import { PlatformAuthService } from './platform/platform-auth.service';
+import { startStallWatchdog } from './runtime/stall-watchdog';
 import { applyV8Flags } from './runtime/v8-flags';
 
 /**
@@ -19,12 +20,18 @@ import { applyV8Flags } from './runtime/v8-flags';
 async function bootstrap(): Promise<void> {
   applyV8Flags();
   const config = AppConfig.fromEnvironment();
-  if (cluster.isPrimary && config.env.API_PROCESSES > 1) {
+  const primary = cluster.isPrimary && config.env.API_PROCESSES > 1;
+  // Not with the embedded database: PGlite runs its queries on this thread, so a long one (an index
+  // build) blocks the loop legitimately.
+  if (config.env.STALL_TIMEOUT_MS > 0 && config.env.DATABASE_URL) {
+    startStallWatchdog(config.env.STALL_TIMEOUT_MS, primary ? 'QuiverPrimary' : 'Quiver');
+  }
+  if (primary) {
     runPrimary({
       processes: config.env.API_PROCESSES,
       shutdownTimeoutMs: config.env.SHUTDOWN_TIMEOUT_MS,
       logLevel: config.env.LOG_LEVEL,
-      stallTimeoutMs: config.env.API_WORKER_STALL_TIMEOUT_MS,
+      stallTimeoutMs: config.env.STALL_TIMEOUT_MS,
     });
     return;
   }

@@ -140,7 +140,7 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       API_PROCESSES: '2',
-      API_WORKER_STALL_TIMEOUT_MS: '3000',
+      STALL_TIMEOUT_MS: '3000',
       DATABASE_URL: appUrl(),
       REDIS_URL: redisUrl(),
       QUEUE_PREFIX: '{quiver-cluster-test}',

@@ -20,7 +20,7 @@ export interface PrimaryOptions {
  * listening port (the primary hands out connections round robin); a worker that dies after it came up
  * is replaced, one that dies before it ever listened (bad configuration, database away) stops the
  * whole server with an error, as a single process would. A worker whose event loop stops answering
- * the primary's heartbeat for API_WORKER_STALL_TIMEOUT_MS is killed and so replaced (decision 73).
+ * the primary's heartbeat for STALL_TIMEOUT_MS is killed and so replaced (decision 73).
  * SIGTERM / SIGINT go to every worker, which shut down gracefully; the primary exits when they are
  * gone.
  */

@@ -58,10 +58,11 @@ export const envSchema = z.object({
     .default('1')
     .transform((v) => (v === 'auto' ? availableParallelism() : v)),
   /**
-   * With API_PROCESSES > 1: a worker whose event loop has not answered the primary's heartbeat for
-   * this long is killed and replaced (0: never). Well above any GC pause or slow request.
+   * A process whose event loop has not turned for this long kills itself (SIGKILL) so that its
+   * supervisor replaces it (not with the embedded database); with API_PROCESSES > 1 the primary also kills a worker that has not
+   * answered its heartbeat for this long (0: neither). Well above any GC pause or slow request.
    */
-  API_WORKER_STALL_TIMEOUT_MS: int(0, 3_600_000)
+  STALL_TIMEOUT_MS: int(0, 3_600_000)
     .refine((v) => v === 0 || v >= 1000, 'must be 0 (off) or at least 1000')
     .default('30000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
