@@ -40,6 +40,26 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
     return c;
   }
 
+  /** A two-worker api on a free port, against the test database and Redis; returns its origin. */
+  async function spawnCluster(
+    extra: Record<string, string> = {},
+  ): Promise<{ base: string; api: ChildProcessWithoutNullStreams }> {
+    const port = await freePort();
+    const api = spawnApi({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      API_PROCESSES: '2',
+      DATABASE_URL: appUrl(),
+      REDIS_URL: redisUrl(),
+      QUEUE_PREFIX: '{quiver-cluster-test}',
+      LOG_REQUESTS: 'false',
+      LOG_LEVEL: 'info',
+      ...extra,
+    });
+    child = api;
+    return { base: `http://127.0.0.1:${port}`, api };
+  }
+
   function exitOf(c: ChildProcessWithoutNullStreams): Promise<number | null> {
     if (c.exitCode !== null) return Promise.resolve(c.exitCode);
     return new Promise((resolve) => c.once('exit', (code) => resolve(code)));
@@ -89,20 +109,9 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
   }
 
   it('serves from two workers, sums their metrics, replaces a dead worker and stops on SIGTERM', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    child = spawnApi({
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      API_PROCESSES: '2',
-      DATABASE_URL: appUrl(),
-      REDIS_URL: redisUrl(),
-      QUEUE_PREFIX: '{quiver-cluster-test}',
-      LOG_REQUESTS: 'false',
-      LOG_LEVEL: 'info',
-    });
+    const { base, api } = await spawnCluster();
     await until('two workers listening', () => listening() >= 2);
-    const workers = workersOf(child.pid!);
+    const workers = workersOf(api.pid!);
     expect(workers).toHaveLength(2);
 
     // New connections go round robin to the workers; the scrape (on one of them) counts them all.
@@ -116,7 +125,7 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
     // A worker that dies is replaced; the server keeps answering meanwhile.
     process.kill(workers[0], 'SIGKILL');
     await until('a replacement worker', () => {
-      const now = workersOf(child!.pid!);
+      const now = workersOf(api.pid!);
       return now.length === 2 && !now.includes(workers[0]);
     });
     await until('the replacement listening', () => listening() >= 3);
@@ -127,50 +136,38 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
       ).toBe(200);
     }
 
-    const remaining = workersOf(child.pid!);
-    child.kill('SIGTERM');
-    expect(await exitOf(child)).toBe(0);
+    const remaining = workersOf(api.pid!);
+    api.kill('SIGTERM');
+    expect(await exitOf(api)).toBe(0);
     for (const pid of remaining) expect(() => process.kill(pid, 0)).toThrow();
   }, 180_000);
 
   it('kills and replaces a worker whose event loop stops answering, and only that one', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    child = spawnApi({
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      API_PROCESSES: '2',
-      STALL_TIMEOUT_MS: '3000',
-      DATABASE_URL: appUrl(),
-      REDIS_URL: redisUrl(),
-      QUEUE_PREFIX: '{quiver-cluster-test}',
-      LOG_REQUESTS: 'false',
-      LOG_LEVEL: 'info',
-    });
+    const { base, api } = await spawnCluster({ STALL_TIMEOUT_MS: '3000' });
     await until('two workers listening', () => listening() >= 2);
-    const [stuck, healthy] = workersOf(child.pid!);
+    const [stuck, healthy] = workersOf(api.pid!);
 
     // Answering workers outlive the timeout several times over.
     await new Promise((r) => setTimeout(r, 7_000));
-    expect(workersOf(child.pid!).sort()).toEqual([stuck, healthy].sort());
+    expect(workersOf(api.pid!).sort()).toEqual([stuck, healthy].sort());
     expect(output).not.toContain('api_worker_unresponsive');
 
     // A stopped process answers nothing, as a wedged event loop would.
     process.kill(stuck, 'SIGSTOP');
-    await until('the stopped worker killed', () => !workersOf(child!.pid!).includes(stuck));
+    await until('the stopped worker killed', () => !workersOf(api.pid!).includes(stuck));
     await until('a replacement listening', () => listening() >= 3);
     expect(output).toContain('an api worker stopped answering; killing it');
     expect(output).toMatch(/"alert":"api_worker_unresponsive"/);
-    expect(workersOf(child.pid!)).toContain(healthy);
-    expect(workersOf(child.pid!)).toHaveLength(2);
+    expect(workersOf(api.pid!)).toContain(healthy);
+    expect(workersOf(api.pid!)).toHaveLength(2);
     for (let i = 0; i < 10; i++) {
       expect(
         (await fetch(`${base}/health/live`, { headers: { connection: 'close' } })).status,
       ).toBe(200);
     }
 
-    child.kill('SIGTERM');
-    expect(await exitOf(child)).toBe(0);
+    api.kill('SIGTERM');
+    expect(await exitOf(api)).toBe(0);
   }, 180_000);
 
   it('stops with an error when a worker cannot start', async () => {
