@@ -8,7 +8,11 @@ import { startStallWatchdog } from './stall-watchdog';
 const compiled = ts.transpileModule(
   readFileSync(path.join(__dirname, 'stall-watchdog.ts'), 'utf8'),
   {
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+    },
   },
 ).outputText;
 
@@ -21,16 +25,17 @@ interface ChildEnd {
 }
 
 /** Runs `body` in a child node that has started the watchdog (timeout 1 s) first. */
-function runChild(body: string): Promise<ChildEnd> {
+function runChild(body: string, nodeArgs: string[] = []): Promise<ChildEnd> {
   const script = `
     const mod = { exports: {} };
     new Function('module', 'exports', 'require', ${JSON.stringify(compiled)})(mod, mod.exports, require);
-    mod.exports.startStallWatchdog(1000, 'test-child');
+    const watchdog = mod.exports.startStallWatchdog(1000, 'test-child');
+    process.stdout.write(watchdog.active ? '' : 'inactive\\n');
     ${body}
   `;
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], {
+    const child = spawn(process.execPath, [...nodeArgs, '-e', script], {
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     let stdout = '';
@@ -81,6 +86,17 @@ describe('startStallWatchdog', () => {
     expect(end.code).toBe(0);
     expect(end.stdout).toBe('bye\n');
     expect(end.ms).toBeLessThan(10_000);
+  }, 40_000);
+
+  it('stays out of the way of a debugger: with the inspector open a long block is not a stall', async () => {
+    const end = await runChild(
+      `const until = Date.now() + 2500; while (Date.now() < until) {} process.stdout.write('done\\n');`,
+      ['--inspect=127.0.0.1:0'],
+    );
+    expect(end.signal).toBeNull();
+    expect(end.code).toBe(0);
+    expect(end.stdout).toBe('inactive\ndone\n');
+    expect(end.stderr).not.toContain('event_loop_stalled');
   }, 40_000);
 
   it('refuses a timeout it could not keep', () => {

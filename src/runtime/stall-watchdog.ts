@@ -1,3 +1,4 @@
+import inspector from 'node:inspector';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -23,6 +24,8 @@ setInterval(() => {
 `;
 
 export interface StallWatchdog {
+  /** False under a debugger (the inspector is open): a breakpoint stalls the loop on purpose. */
+  active: boolean;
   stop(): Promise<void>;
 }
 
@@ -31,12 +34,14 @@ export interface StallWatchdog {
  * a stuck process becomes a dead one, which a supervisor replaces: the cluster primary, Docker's
  * restart policy, systemd, Kubernetes. Decision 73. The main thread stamps the time every
  * `timeoutMs / 10` (at most every second) from an unref'd timer; the watchdog thread checks it.
- * Neither keeps the process alive.
+ * Neither keeps the process alive. Not started when the process runs with the inspector open
+ * (`--inspect`): a debugger paused at a breakpoint must not get its process killed.
  */
 export function startStallWatchdog(timeoutMs: number, name: string): StallWatchdog {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1000) {
     throw new Error('startStallWatchdog: the timeout must be a whole number of ms, at least 1000');
   }
+  if (inspector.url() !== undefined) return { active: false, stop: () => Promise.resolve() };
   const shared = new SharedArrayBuffer(8);
   const beat = new BigInt64Array(shared);
   // The monotonic clock, the same in every thread (a wall-clock jump must not look like a stall).
@@ -58,6 +63,7 @@ export function startStallWatchdog(timeoutMs: number, name: string): StallWatchd
   });
   worker.unref();
   return {
+    active: true,
     async stop() {
       clearInterval(timer);
       await worker.terminate();
