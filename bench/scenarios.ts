@@ -119,13 +119,9 @@ function pushHttpRow(ctx: BenchContext, spec: HttpRowSpec, result: Measurement):
   });
 }
 
-async function httpRow(
-  ctx: BenchContext,
-  spec: HttpRowSpec,
-  options: { warmupRequests?: number } = {},
-): Promise<Row> {
+async function httpRow(ctx: BenchContext, spec: HttpRowSpec): Promise<Row> {
   ctx.log(`measuring ${spec.id} (http, ${spec.concurrency} connections)`);
-  const result = await measure(ctx, httpTask(ctx, spec, options));
+  const result = await measure(ctx, httpTask(ctx, spec));
   return pushHttpRow(ctx, spec, result);
 }
 
@@ -164,7 +160,7 @@ async function interleavedHttpRows(
       httpTask(ctx, spec, {
         // The first slice of each row warms up; the later ones reuse a warm server.
         warmupSeconds: i < 2 ? ctx.profile.warmupSeconds : 0,
-        warmupRequests: i < 2 && warmupRequests[which] > 0 ? warmupRequests[which] : undefined,
+        warmupRequests: i < 2 ? warmupRequests[which] : 0,
         durationSeconds: sliceSeconds,
         seedOffset: i,
         keepLatencies: true,

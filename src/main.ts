@@ -10,7 +10,7 @@ import { ConfigError } from './config/config.schema';
 import { DATABASE_CONNECTION, DatabaseConnection } from './database/database.module';
 import { JobsService } from './jobs/jobs.service';
 import { PlatformAuthService } from './platform/platform-auth.service';
-import { startStallWatchdog } from './runtime/stall-watchdog';
+import { watchForStalls } from './runtime/stall-watchdog';
 import { applyV8Flags } from './runtime/v8-flags';
 
 /**
@@ -21,11 +21,7 @@ async function bootstrap(): Promise<void> {
   applyV8Flags();
   const config = AppConfig.fromEnvironment();
   const primary = cluster.isPrimary && config.env.API_PROCESSES > 1;
-  // Not with the embedded database: PGlite runs its queries on this thread, so a long one (an index
-  // build) blocks the loop legitimately.
-  if (config.env.STALL_TIMEOUT_MS > 0 && config.env.DATABASE_URL) {
-    startStallWatchdog(config.env.STALL_TIMEOUT_MS, primary ? 'QuiverPrimary' : 'Quiver');
-  }
+  watchForStalls(config, primary ? 'QuiverPrimary' : 'Quiver');
   if (primary) {
     runPrimary({
       processes: config.env.API_PROCESSES,

@@ -7,17 +7,14 @@ import { exitIfShutdownHangs } from './common/shutdown';
 import { AppConfig } from './config/app-config';
 import { ConfigError } from './config/config.schema';
 import { JobsService } from './jobs/jobs.service';
-import { startStallWatchdog } from './runtime/stall-watchdog';
+import { watchForStalls } from './runtime/stall-watchdog';
 import { applyV8Flags } from './runtime/v8-flags';
 
 /** The worker entry point: the same module graph, no HTTP, and the only place BullMQ workers run. */
 async function bootstrap(): Promise<void> {
   applyV8Flags();
   const config = AppConfig.fromEnvironment();
-  // Not with the embedded database, whose queries run on this thread (see main.ts).
-  if (config.env.STALL_TIMEOUT_MS > 0 && config.env.DATABASE_URL) {
-    startStallWatchdog(config.env.STALL_TIMEOUT_MS, 'Worker');
-  }
+  watchForStalls(config, 'Worker');
   if (!config.redisUrl) {
     throw new ConfigError(
       'Invalid configuration:\n  REDIS_URL: the worker needs Redis (without it the api runs jobs in-process)',

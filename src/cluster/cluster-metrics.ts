@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { isMessage } from './ipc-message';
 
 const REQUEST = 'quiver:metrics-request';
 const RESPONSE = 'quiver:metrics-response';
@@ -65,8 +66,4 @@ export function clusterMetrics(): Promise<string> {
     process.on('message', onMessage);
     process.send!({ type: REQUEST, id } satisfies MetricsRequest);
   });
-}
-
-function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
-  return typeof message === 'object' && message !== null && (message as T).type === type;
 }

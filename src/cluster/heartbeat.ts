@@ -1,4 +1,5 @@
 import type { Worker } from 'node:cluster';
+import { isMessage } from './ipc-message';
 
 const PING = 'quiver:ping';
 const PONG = 'quiver:pong';
@@ -8,19 +9,13 @@ interface Beat {
   at: number;
 }
 
-function isBeat(message: unknown, type: Beat['type']): message is Beat {
-  return (
-    typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type
-  );
-}
-
 /**
  * In an api worker: answers the primary's pings from the event loop. A worker whose loop is stuck
  * (a wedged GC, a runaway synchronous loop) stops answering, which is what the primary watches for.
  */
 export function answerHeartbeats(): void {
   process.on('message', (message: unknown) => {
-    if (!isBeat(message, PING) || !process.connected) return;
+    if (!isMessage<Beat>(message, PING) || !process.connected) return;
     process.send!({ type: PONG, at: message.at } satisfies Beat);
   });
 }
@@ -43,7 +38,7 @@ export class HeartbeatMonitor {
   watch(worker: Worker): void {
     this.lastSeen.set(worker, this.now());
     worker.on('message', (message: unknown) => {
-      if (isBeat(message, PONG) && this.lastSeen.has(worker)) {
+      if (isMessage<Beat>(message, PONG) && this.lastSeen.has(worker)) {
         this.lastSeen.set(worker, this.now());
       }
     });

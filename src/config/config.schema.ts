@@ -59,8 +59,9 @@ export const envSchema = z.object({
     .transform((v) => (v === 'auto' ? availableParallelism() : v)),
   /**
    * A process whose event loop has not turned for this long kills itself (SIGKILL) so that its
-   * supervisor replaces it (not with the embedded database); with API_PROCESSES > 1 the primary also kills a worker that has not
-   * answered its heartbeat for this long (0: neither). Well above any GC pause or slow request.
+   * supervisor replaces it (not with the embedded database); with API_PROCESSES > 1 the primary
+   * also kills a worker that has not answered its heartbeat for this long (0: neither). Well above
+   * any GC pause or slow request.
    */
   STALL_TIMEOUT_MS: int(0, 3_600_000)
     .refine((v) => v === 0 || v >= 1000, 'must be 0 (off) or at least 1000')

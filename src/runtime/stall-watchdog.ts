@@ -1,5 +1,6 @@
 import inspector from 'node:inspector';
 import { Worker } from 'node:worker_threads';
+import type { AppConfig } from '@app/config/app-config';
 
 /**
  * The watchdog's own thread: a separate V8 isolate with its own event loop, so it keeps running while
@@ -69,4 +70,15 @@ export function startStallWatchdog(timeoutMs: number, name: string): StallWatchd
       await worker.terminate();
     },
   };
+}
+
+/**
+ * The watchdog as a Quiver process runs it: STALL_TIMEOUT_MS (0: off), and never with the embedded
+ * database, whose PGlite runs its queries on the main thread (an index build blocks the loop
+ * legitimately). Returns undefined when it does not run.
+ */
+export function watchForStalls(config: AppConfig, name: string): StallWatchdog | undefined {
+  const timeoutMs = config.env.STALL_TIMEOUT_MS;
+  if (timeoutMs === 0 || config.databaseMode === 'embedded') return undefined;
+  return startStallWatchdog(timeoutMs, name);
 }
