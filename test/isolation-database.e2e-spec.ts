@@ -539,6 +539,62 @@ describe('cross-tenant isolation in the database', () => {
     });
   });
 
+  describe('the one-trip search set-up (quiver_search_setup)', () => {
+    /** The function's answer and the ef_search it left for the rest of the message, in A's context. */
+    async function setup(
+      tenantId: string,
+      collectionId: string,
+      ef: number | null,
+      topK: number,
+    ): Promise<{ present: unknown; ef: string }> {
+      const { setup: row, rows } = await db.tenantReadWith<{ ef: string }>(
+        tenantId,
+        `quiver_search_setup('${collectionId}', ${ef ?? 'NULL'}, 100, ${topK}) AS present`,
+        [`SELECT current_setting('hnsw.ef_search') AS ef`],
+      );
+      return { present: row.present, ef: rows[0][0].ef };
+    }
+
+    async function setTenantEfSearch(tenantId: string, ef: number | null): Promise<void> {
+      await owner.query('BEGIN');
+      try {
+        await owner.query(`SELECT set_config('app.platform', 'on', true)`);
+        await owner.query(
+          ef === null
+            ? `UPDATE tenants SET settings = settings #- '{search,efSearch}' WHERE id = $1`
+            : `UPDATE tenants SET settings = jsonb_set(settings, '{search}', jsonb_build_object('efSearch', $2::int)) WHERE id = $1`,
+          ef === null ? [tenantId] : [tenantId, ef],
+        );
+        await owner.query('COMMIT');
+      } catch (err) {
+        await owner.query('ROLLBACK');
+        throw err;
+      }
+    }
+
+    it("sees the tenant's own collection and not another tenant's", async () => {
+      expect((await setup(a.t.id, a.own.id, null, 10)).present).toBe(true);
+      expect((await setup(a.t.id, b.own.id, null, 10)).present).toBe(false);
+      expect((await setup(a.t.id, b.shared.id, null, 10)).present).toBe(false);
+    });
+
+    it('sets ef_search: the request, else the tenant setting, else the default, within [topK, 1000]', async () => {
+      expect((await setup(a.t.id, a.own.id, null, 10)).ef).toBe('100');
+      expect((await setup(a.t.id, a.own.id, 250, 10)).ef).toBe('250');
+      expect((await setup(a.t.id, a.own.id, 50, 300)).ef).toBe('300');
+      expect((await setup(a.t.id, a.own.id, 5000, 10)).ef).toBe('1000');
+      await setTenantEfSearch(a.t.id, 180);
+      try {
+        expect((await setup(a.t.id, a.own.id, null, 10)).ef).toBe('180');
+        expect((await setup(a.t.id, a.own.id, 250, 10)).ef).toBe('250');
+        // B's setting is B's: A's message never reads it.
+        expect((await setup(b.t.id, b.own.id, null, 10)).ef).toBe('100');
+      } finally {
+        await setTenantEfSearch(a.t.id, null);
+      }
+    });
+  });
+
   describe('the platform table tenants', () => {
     it("shows a tenant transaction its own row and no other tenant's", async () => {
       const rows = await db.tenant(a.t.id, (tx) =>

@@ -26,8 +26,7 @@ describe('oneTripStatements', () => {
     expect(search).toContain(`'[0.5,-1e-7,3]'::vector`);
     expect(search).toContain(`tenant_id = '${TENANT}'`);
     expect(search).toContain('LIMIT 7');
-    expect(setup).toContain(`EXISTS (SELECT 1 FROM collections WHERE id = '${collection.id}')`);
-    expect(setup).toContain('COALESCE(NULL::int,');
+    expect(setup).toBe(`quiver_search_setup('${collection.id}', NULL, 100, 7) AS present`);
   });
 
   it('takes the request efSearch when given', () => {
@@ -37,7 +36,7 @@ describe('oneTripStatements', () => {
       { sql, vector: [1, 0, 0], topK: 10, efSearch: 250 },
       100,
     );
-    expect(setup).toContain('COALESCE(250::int,');
+    expect(setup).toBe(`quiver_search_setup('${collection.id}', 250, 100, 10) AS present`);
   });
 
   it('refuses anything that is not safe to inline', () => {

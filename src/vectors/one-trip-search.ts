@@ -31,7 +31,7 @@ function int(n: number, what: string): string {
 }
 
 /**
- * An unfiltered search in one message (Db.tenantReadWith): set-up columns setting the HNSW parameters
+ * An unfiltered search in one message (Db.tenantReadWith): a set-up column setting the HNSW parameters
  * and checking that the remembered collection still exists (by id; if RLS hid it the answer is a
  * safe "gone", and the caller looks it up afresh), then the search itself. Every value is inlined
  * and is safe by construction: UUIDs (checked), integers, and the query vector's finite numbers.
@@ -46,12 +46,13 @@ export function oneTripStatements(
   const literal = toVectorLiteral(q.vector);
   if (!NUMERIC_VECTOR.test(literal)) throw new Error('the query vector must be numbers only');
   const topK = int(q.topK, 'topK');
+  // quiver_search_setup (migration SearchSetupFunction): sets hnsw.ef_search (the request's, else
+  // the tenant's setting, else the default; at least topK, at most 1,000) and answers whether the
+  // collection is still visible, with plans cached per connection.
+  const ef = q.efSearch === undefined ? 'NULL' : int(q.efSearch, 'efSearch');
   const setup =
-    `set_config('hnsw.ef_search', LEAST(1000, GREATEST(${topK}, COALESCE(` +
-    `${q.efSearch === undefined ? 'NULL' : int(q.efSearch, 'efSearch')}::int, ` +
-    `(SELECT (t.settings #>> '{search,efSearch}')::int FROM tenants t WHERE t.id = '${tenantId}'), ` +
-    `${int(defaultEfSearch, 'HNSW_EF_SEARCH')})))::text, true) AS ef_search, ` +
-    `EXISTS (SELECT 1 FROM collections WHERE id = '${c.id}') AS present`;
+    `quiver_search_setup('${c.id}', ${ef}, ${int(defaultEfSearch, 'HNSW_EF_SEARCH')}, ${topK}) ` +
+    'AS present';
   const values: Record<string, string> = { 1: `'${literal}'`, 2: `'${tenantId}'`, 3: topK };
   const search = q.sql.replace(/\$([0-9]+)/g, (_, n: string) => {
     const v = values[n];
