@@ -44,6 +44,12 @@ export async function seedTenant(
   sharedCount: number,
 ): Promise<Seeded> {
   const t = await api.createTenant(`iso-${label}`);
+  // These suites fire admin calls back to back (every endpoint, for several ids, with state reads
+  // around them): on a fast machine that outruns even the enterprise plan's 50 admin calls a second,
+  // and a 429 would hide the 404 under test. Rate limits are test/rate-limits.e2e-spec.ts's subject.
+  const lifted = [{ limit: 1_000_000, window: '1s' }];
+  const limits = await api.putSettings(t.id, { rateLimits: { tenant: lifted, admin: lifted } });
+  if (limits.status !== 200) throw new Error(`rate limit settings: ${limits.status}`);
   const shared = await t.collection(SHARED_NAME, DIM);
   const ownName = `${label}-only-${t.slug.slice(-8)}`;
   const own = await t.collection(ownName, DIM);
