@@ -165,23 +165,20 @@ export class CollectionsService {
     );
   }
 
-  /** The collection plus the tenant's search defaults, in one round trip. */
   /**
-   * Finds the collection and, in the same round trip, sets the HNSW scan parameters for the rest of
-   * the transaction: ef_search = the request's, else the tenant's (settings.search.efSearch), else
-   * the server default, never below topK (pgvector caps it at 1000); iterative scans when filtered.
-   * Exact searches ignore them.
+   * Finds the collection and, in the same statement, sets the HNSW scan parameters for the rest of
+   * the transaction: ef_search by quiver_search_setup (the request's, else the tenant's
+   * settings.search.efSearch, else the server default, never below topK, at most 1,000: the rule the
+   * one-trip search uses too), iterative scans when filtered. Exact searches ignore them.
    */
   resolveForSearch(
     tx: Tx,
     name: string,
     hnsw: { efSearch?: number; topK: number; filtered: boolean },
-  ): Promise<SearchableCollection> {
-    return this.findByName<SearchableCollection>(
+  ): Promise<CollectionRow> {
+    return this.findByName<CollectionRow>(
       tx,
-      `SELECT ${COLUMNS}, set_config('hnsw.ef_search', LEAST(1000, GREATEST($4::int, COALESCE($2::int,
-           (SELECT (t.settings #>> '{search,efSearch}')::int FROM tenants t WHERE t.id = c.tenant_id), $3::int)))::text,
-           true) AS ef_search
+      `SELECT ${COLUMNS}, quiver_search_setup(c.id, $2::int, $3::int, $4::int) AS present
          ${hnsw.filtered ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative_scan` : ''}
        FROM collections c WHERE name = $1`,
       name,
@@ -207,11 +204,6 @@ export class CollectionsService {
     }
     return row;
   }
-}
-
-export interface SearchableCollection extends CollectionRow {
-  /** The ef_search now in force for the transaction. */
-  ef_search: string;
 }
 
 /** A scoped key reaches only its collections; checked before any lookup, so it leaks nothing. */
