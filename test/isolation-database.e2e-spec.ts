@@ -555,20 +555,28 @@ describe('cross-tenant isolation in the database', () => {
       return { present: row.present, ef: rows[0][0].ef };
     }
 
-    async function setTenantEfSearch(tenantId: string, ef: number | null): Promise<void> {
-      await owner.query('BEGIN');
+    /** Runs `fn` with the tenant's settings.search.efSearch at `ef`, then restores the settings. */
+    async function withTenantEfSearch(
+      tenantId: string,
+      ef: number,
+      fn: () => Promise<void>,
+    ): Promise<void> {
+      // The owner session has app.platform on (ownerClient): it reads and changes any tenant row.
+      const { rows } = await owner.query<{ settings: unknown }>(
+        'SELECT settings FROM tenants WHERE id = $1',
+        [tenantId],
+      );
+      await owner.query(
+        `UPDATE tenants SET settings = jsonb_set(settings, '{search}', jsonb_build_object('efSearch', $2::int)) WHERE id = $1`,
+        [tenantId, ef],
+      );
       try {
-        await owner.query(`SELECT set_config('app.platform', 'on', true)`);
-        await owner.query(
-          ef === null
-            ? `UPDATE tenants SET settings = settings #- '{search,efSearch}' WHERE id = $1`
-            : `UPDATE tenants SET settings = jsonb_set(settings, '{search}', jsonb_build_object('efSearch', $2::int)) WHERE id = $1`,
-          ef === null ? [tenantId] : [tenantId, ef],
-        );
-        await owner.query('COMMIT');
-      } catch (err) {
-        await owner.query('ROLLBACK');
-        throw err;
+        await fn();
+      } finally {
+        await owner.query('UPDATE tenants SET settings = $2 WHERE id = $1', [
+          tenantId,
+          rows[0].settings,
+        ]);
       }
     }
 
@@ -583,15 +591,12 @@ describe('cross-tenant isolation in the database', () => {
       expect((await setup(a.t.id, a.own.id, 250, 10)).ef).toBe('250');
       expect((await setup(a.t.id, a.own.id, 50, 300)).ef).toBe('300');
       expect((await setup(a.t.id, a.own.id, 5000, 10)).ef).toBe('1000');
-      await setTenantEfSearch(a.t.id, 180);
-      try {
+      await withTenantEfSearch(a.t.id, 180, async () => {
         expect((await setup(a.t.id, a.own.id, null, 10)).ef).toBe('180');
         expect((await setup(a.t.id, a.own.id, 250, 10)).ef).toBe('250');
-        // B's setting is B's: A's message never reads it.
+        // A's setting is A's alone: B's search never reads it.
         expect((await setup(b.t.id, b.own.id, null, 10)).ef).toBe('100');
-      } finally {
-        await setTenantEfSearch(a.t.id, null);
-      }
+      });
     });
   });
 
