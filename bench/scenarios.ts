@@ -449,7 +449,8 @@ export async function rateLimiting(ctx: BenchContext): Promise<void> {
     label: `GET /v1/whoami, limiter on, never refusing${procs}`,
     description:
       'API key (cached), tenant policy decided in Redis (one EVALSHA over the tenant-wide and ' +
-      'read-class windows) with limits far above the offered load, then the handler (no database).',
+      'read-class windows per event-loop turn) with limits far above the offered load, then the ' +
+      'handler (no database).',
     concurrency: ctx.profile.bareConnections,
     targets: [{ method: 'GET', path: '/v1/whoami', headers: { 'x-api-key': open.key } }],
     bodies: [],

@@ -282,6 +282,91 @@ describe('RedisRateLimitStore', () => {
       }
     });
 
+    it('decides the calls of one turn in one script call, exactly as single calls in call order', async () => {
+      const evalsha = jest.spyOn(redis, 'evalsha');
+      try {
+        for (let seed = 0xba7c; seed < 0xba7c + 30; seed++) {
+          const random = seededRandom(seed);
+          const rules = randomRules(random);
+          const shortest = Math.min(...rules.map((r) => r.windowMs));
+          const key = freshKey('batched');
+          const reference = new ReferenceLimiter();
+          const arrivals = randomArrivals(random, 200, shortest);
+          // The arrivals of one millisecond (bursts of up to 12) are made in the same turn.
+          const turns: number[][] = [];
+          for (const t of arrivals) {
+            const last = turns[turns.length - 1];
+            if (last && last[0] === t) last.push(t);
+            else turns.push([t]);
+          }
+          evalsha.mockClear();
+          for (const turn of turns) {
+            const decisions = await Promise.all(turn.map((t) => replay.consume(key, rules, t)));
+            const got = JSON.stringify(decisions.map(summarize));
+            const want = JSON.stringify(turn.map((t) => reference.decide(t, rules)));
+            if (got !== want) {
+              expect({ seed, t: turn[0], got }).toEqual({ seed, t: turn[0], got: want });
+              return;
+            }
+          }
+          expect(evalsha).toHaveBeenCalledTimes(turns.length);
+        }
+      } finally {
+        evalsha.mockRestore();
+      }
+    });
+
+    it('keeps apart, in one turn, the calls of other keys, rule sets and clock readings', async () => {
+      const evalsha = jest.spyOn(redis, 'evalsha');
+      try {
+        const [a, b] = [freshKey('turn-a'), freshKey('turn-b')];
+        const two = [{ limit: 2, windowMs: 1000, name: 'two' }];
+        // The same windows and limit under another name: one log, so one batch.
+        const twoRenamed = [{ limit: 2, windowMs: 1000, name: 'renamed' }];
+        const three = [{ limit: 3, windowMs: 1000 }];
+        const decisions = await Promise.all([
+          replay.consume(a, two, 100),
+          replay.consume(b, two, 100),
+          replay.consume(a, twoRenamed, 100),
+          replay.consume(a, three, 100),
+          replay.consume(a, two, 101),
+          replay.consume(a, two, 100),
+        ]);
+        // Batches: (a, two@100) x3, (b, two@100), (a, three@100), (a, two@101).
+        expect(evalsha).toHaveBeenCalledTimes(4);
+        expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, false, false]);
+        expect(decisions.map((d) => d.rules[0].remaining)).toEqual([1, 1, 0, 0, 0, 0]);
+        // Each answer names its caller's own rule.
+        expect(decisions[2].rules[0].rule.name).toBe('renamed');
+        expect(decisions[0].rules[0].rule.name).toBe('two');
+        // (a, three) found the two admissions of (a, two@100) counted: same window, same log.
+        expect(decisions[3].rules[0]).toMatchObject({ remaining: 0, resetMs: 1000 });
+        expect(decisions[5].retryAfterMs).toBe(1000);
+      } finally {
+        evalsha.mockRestore();
+      }
+    });
+
+    it('rejects every call of a batch whose script call fails, and only those', async () => {
+      const offline = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false });
+      try {
+        const failing = new RedisRateLimitStore(offline, { prefix: PREFIX, clock: 'caller' });
+        const rules = [{ limit: 5, windowMs: 1000 }];
+        const key = freshKey('failing');
+        const settled = await Promise.allSettled([
+          failing.consume(key, rules, 10),
+          failing.consume(key, rules, 10),
+          replay.consume(key, rules, 10),
+        ]);
+        expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+        // Nothing was counted by the failed batch.
+        expect((await replay.consume(key, rules, 11)).rules[0].remaining).toBe(3);
+        await expect(failing.consume(key, [], 10)).rejects.toThrow(RangeError);
+      } finally {
+        offline.disconnect();
+      }
+    });
+
     it('keeps the clock monotonic per key', async () => {
       const key = freshKey('monotonic');
       const rules = [{ limit: 1, windowMs: 1000 }];

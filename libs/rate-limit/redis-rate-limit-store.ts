@@ -33,16 +33,39 @@ export interface RedisRateLimitStoreOptions {
   clock?: 'redis' | 'caller';
 }
 
+/** consume() calls waiting for the same script call: same key, same rules, same clock argument. */
+interface Batch {
+  keys: string[];
+  /** The script's arguments without the count (ARGV[2] on). */
+  args: string[];
+  rules: readonly WindowRule[];
+  waiters: Array<{
+    rules: readonly WindowRule[];
+    resolve: (decision: Decision) => void;
+    reject: (err: unknown) => void;
+  }>;
+}
+
 /**
- * The sliding-log limiter (sliding-log.ts) on Redis: one EVALSHA per consume(), whatever the number of
+ * The sliding-log limiter (sliding-log.ts) on Redis: one EVALSHA per decision, whatever the number of
  * rules, so all of them are checked and consumed atomically. The SHA is computed locally; on NOSCRIPT
  * (first use, a restarted or failed-over Redis) the call is repeated as EVAL, which also caches the
  * script. All keys of one limiter key carry the same hash tag, so Redis Cluster keeps them in one slot
  * and the script can touch them all.
+ *
+ * Batching: consume() calls made in the same turn of the event loop for the same key and rules share
+ * one script call, sent when the turn ends (setImmediate, the same window in which the shared client
+ * coalesces its writes). The script decides them as that many requests arriving one after another in
+ * the same millisecond (sliding-log.lua.ts), so the answers are exactly those of as many single calls,
+ * in call order; a hot tenant then costs Redis one script run per turn rather than one per request.
+ * A once-only claim (consumeOnce with `once`) is its own call, as its id is its own key.
  */
 export class RedisRateLimitStore implements RateLimitStore {
   private readonly prefix: string;
   private readonly callerClock: boolean;
+  /** Batches being gathered this turn, by clock argument and base key. */
+  private pending = new Map<string, Batch[]>();
+  private flushScheduled = false;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -58,10 +81,28 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   /** With the default 'redis' clock, nowMs is ignored: the decision uses Redis TIME. */
+  // async: a bad argument is a rejected promise, as for every other call here, not a throw.
   async consume(key: string, rules: readonly WindowRule[], nowMs?: number): Promise<Decision> {
-    const reply = await this.consumeOnce(key, rules, undefined, nowMs);
-    if (reply === 'seen') throw new Error('rate limit: a once-only answer to a plain consume');
-    return reply;
+    assertRules(rules);
+    const base = this.baseKey(key);
+    const clock = this.clockArg(nowMs);
+    const group = `${clock} ${base}`;
+    let batches = this.pending.get(group);
+    if (!batches) {
+      batches = [];
+      this.pending.set(group, batches);
+    }
+    let batch = batches.find((b) => sameRules(b.rules, rules));
+    if (!batch) {
+      batch = { ...this.callOf(base, clock, rules), rules, waiters: [] };
+      batches.push(batch);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    const waiters = batch.waiters;
+    return new Promise<Decision>((resolve, reject) => waiters.push({ rules, resolve, reject }));
   }
 
   /**
@@ -75,11 +116,31 @@ export class RedisRateLimitStore implements RateLimitStore {
     once: OnceClaim | undefined,
     nowMs?: number,
   ): Promise<Decision | 'seen'> {
+    if (!once) return this.consume(key, rules, nowMs);
     assertRules(rules);
     const base = this.baseKey(key);
+    const { keys, args } = this.callOf(base, this.clockArg(nowMs), rules);
+    keys.push(this.onceKey(base, once));
+    args.push(String(onceTtl(once)));
+    const reply = await this.run(keys.length, [...keys, '1', ...args]);
+    if (Array.isArray(reply) && reply.length === 1 && reply[0] === -1) return 'seen';
+    return decisionsOf(reply, [rules])[0];
+  }
+
+  /** The script's clock argument: the caller's clock, or '' for Redis TIME. */
+  private clockArg(nowMs: number | undefined): string {
+    return this.callerClock ? String(callerNow(nowMs)) : '';
+  }
+
+  /** The script's keys and its arguments after the count, for a decision under the key `base`. */
+  private callOf(
+    base: string,
+    clock: string,
+    rules: readonly WindowRule[],
+  ): { keys: string[]; args: string[] } {
     const keys: string[] = [base];
     for (const rule of rules) keys.push(`${base}:${ruleSlot(rule)}`);
-    const args: string[] = [this.callerClock ? String(callerNow(nowMs)) : ''];
+    const args: string[] = [clock];
     for (const rule of rules) {
       args.push(
         String(ruleSlot(rule)),
@@ -88,13 +149,36 @@ export class RedisRateLimitStore implements RateLimitStore {
         String(quantumMs(rule.windowMs)),
       );
     }
-    if (once) {
-      keys.push(this.onceKey(base, once));
-      args.push(String(onceTtl(once)));
+    return { keys, args };
+  }
+
+  /** Sends this turn's batches, one script call each, and answers their callers in call order. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const groups = this.pending;
+    this.pending = new Map();
+    for (const batches of groups.values()) {
+      for (const { keys, args, waiters } of batches) {
+        this.run(keys.length, [...keys, String(waiters.length), ...args]).then(
+          (reply) => {
+            let decisions: Decision[];
+            try {
+              decisions = decisionsOf(
+                reply,
+                waiters.map((w) => w.rules),
+              );
+            } catch (err) {
+              for (const w of waiters) w.reject(err);
+              return;
+            }
+            waiters.forEach((w, k) => w.resolve(decisions[k]));
+          },
+          (err: unknown) => {
+            for (const w of waiters) w.reject(err);
+          },
+        );
+      }
     }
-    const reply = await this.run(keys.length, [...keys, ...args]);
-    if (once && Array.isArray(reply) && reply.length === 1 && reply[0] === -1) return 'seen';
-    return toDecision(reply, rules);
   }
 
   /** The claim of consumeOnce alone, on the same Redis key: 'seen' when it was claimed before. */
@@ -163,14 +247,42 @@ function isNumberArray(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'number');
 }
 
-function toDecision(reply: unknown, rules: readonly WindowRule[]): Decision {
-  if (!isNumberArray(reply) || reply.length !== rules.length * 2 + 2) {
+/** Rule sets the script cannot tell apart (their names, which it never sees, may differ). */
+function sameRules(a: readonly WindowRule[], b: readonly WindowRule[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i].limit !== b[i].limit || ruleSlot(a[i]) !== ruleSlot(b[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * The answers of one script call for its requests in call order (`rulesOf[k]` is request k's rules):
+ * the first `admitted` were admitted, request k then with `admitted - 1 - k` more left than the script
+ * reports after the last of them; a refused request sees the state the batch left. resetMs and
+ * retryAfterMs are the batch's for every request, which is what single calls at the same instant would
+ * have answered: every admission of the batch lands in the same run, and a request admitted in it
+ * leaves at most the limit counted, so the slot it waits for is the oldest one either way.
+ */
+function decisionsOf(reply: unknown, rulesOf: ReadonlyArray<readonly WindowRule[]>): Decision[] {
+  const n = rulesOf[0].length;
+  if (!isNumberArray(reply) || reply.length !== n * 2 + 2) {
     throw new Error(`rate limit: unexpected script reply ${JSON.stringify(reply)}`);
   }
-  const decisions: RuleDecision[] = rules.map((rule, i) => ({
-    rule,
-    remaining: reply[1 + 2 * i],
-    resetMs: reply[2 + 2 * i],
-  }));
-  return { allowed: reply[0] === 1, rules: decisions, retryAfterMs: reply[reply.length - 1] };
+  const admitted = reply[0];
+  if (!Number.isSafeInteger(admitted) || admitted < 0 || admitted > rulesOf.length) {
+    throw new Error(`rate limit: unexpected script reply ${JSON.stringify(reply)}`);
+  }
+  const retryAfterMs = reply[reply.length - 1];
+  return rulesOf.map((rules, k) => {
+    const allowed = k < admitted;
+    const more = allowed ? admitted - 1 - k : 0;
+    const decisions: RuleDecision[] = rules.map((rule, i) => ({
+      rule,
+      remaining: reply[1 + 2 * i] + more,
+      resetMs: reply[2 + 2 * i],
+    }));
+    return { allowed, rules: decisions, retryAfterMs: allowed ? 0 : retryAfterMs };
+  });
 }

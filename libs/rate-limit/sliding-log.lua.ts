@@ -8,15 +8,24 @@ import { MAX_WINDOW_MS } from './rate-limit';
  *              count of its newest ("open") run, time and count of its oldest closed run (-1 when there
  *              is no such run), all space-separated
  * KEYS[1 + i]  list of rule i's closed runs, newest at the head, each 'recordTime:count'
- * ARGV[1]      the caller's clock in ms, or '' to read Redis TIME
- * ARGV[4i - 2], ARGV[4i - 1], ARGV[4i], ARGV[4i + 1]   slot, windowMs, limit, quantum of rule i
- * KEYS[n + 2], ARGV[4n + 2]   optional: a once-only key and its TTL in ms (a request's signature):
+ * ARGV[1]      how many requests this call decides (a batch, see below); 1 with a once-only key
+ * ARGV[2]      the caller's clock in ms, or '' to read Redis TIME
+ * ARGV[4i - 1], ARGV[4i], ARGV[4i + 1], ARGV[4i + 2]   slot, windowMs, limit, quantum of rule i
+ * KEYS[n + 2], ARGV[4n + 3]   optional: a once-only key and its TTL in ms (a request's signature):
  *              when the key exists the call answers { -1 } and changes nothing, else it is SET before
  *              the rules are decided, so a replay is refused before it counts against any limit, in
  *              the same round trip as the decision. It carries the limiter key's hash tag (same slot).
  *
- * Returns { allowed (1/0), remaining_1, resetMs_1, ..., remaining_n, resetMs_n, retryAfterMs }, or
+ * Returns { admitted, remaining_1, resetMs_1, ..., remaining_n, resetMs_n, retryAfterMs }, or
  * { -1 } when the once-only key was already there.
+ *
+ * A batch: `count` requests under the same key and rules, decided at one `now`, are decided as if
+ * they arrived one after another in that millisecond: the first `admitted` = min(count, the least room
+ * of any rule) are admitted and every rule counts them, the rest are refused and count nowhere. Being
+ * the same as `count` single calls at the same clock reading, it keeps the exactness argument of
+ * sliding-log.ts whole. The caller hands out the answers: request k (from 0) was admitted iff
+ * k < admitted, and then had remaining_i + admitted - 1 - k left; resetMs and retryAfterMs are the
+ * batch's (the same for each request of it: see RedisRateLimitStore).
  *
  * Cost: admissions pile onto the open run, which lives in the string; it is pushed onto the list only
  * when a later quantum opens a new run, and the list's tail is touched only when its oldest run expires,
@@ -38,17 +47,18 @@ import { MAX_WINDOW_MS } from './rate-limit';
 export const CALLER_CLOCK_TTL_SLACK_MS = 10_000;
 
 export const SLIDING_LOG_LUA = `
-local n = math.floor((#ARGV - 1) / 4)
+local count = tonumber(ARGV[1])
+local n = math.floor((#ARGV - 2) / 4)
 if #KEYS == n + 2 then
-  if not redis.call('SET', KEYS[n + 2], '1', 'PX', ARGV[4 * n + 2], 'NX') then return { -1 } end
+  if not redis.call('SET', KEYS[n + 2], '1', 'PX', ARGV[4 * n + 3], 'NX') then return { -1 } end
 end
 local clock, slack
-if ARGV[1] == '' then
+if ARGV[2] == '' then
   local t = redis.call('TIME')
   clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   slack = 0
 else
-  clock = tonumber(ARGV[1])
+  clock = tonumber(ARGV[2])
   slack = ${CALLER_CLOCK_TTL_SLACK_MS}
 end
 
@@ -73,12 +83,12 @@ end
 
 local W, L, Q, J, touched = {}, {}, {}, {}, {}
 local dirty = not raw
-local allowed = true
+local admitted = count
 for i = 1, n do
   local key = KEYS[i + 1]
-  local id = tonumber(ARGV[4 * i - 2])
-  local w = tonumber(ARGV[4 * i - 1])
-  W[i], L[i], Q[i] = w, tonumber(ARGV[4 * i]), tonumber(ARGV[4 * i + 1])
+  local id = tonumber(ARGV[4 * i - 1])
+  local w = tonumber(ARGV[4 * i])
+  W[i], L[i], Q[i] = w, tonumber(ARGV[4 * i + 1]), tonumber(ARGV[4 * i + 2])
   local j = slot[id]
   if not j then
     -- No state for this log: new, or the state was lost. Rebuild it from the closed runs.
@@ -118,15 +128,17 @@ for i = 1, n do
     dirty = true
   end
   state[j + 1], state[j + 2], state[j + 3], state[j + 4], state[j + 5] = sum, oa, on, ea, en
-  if sum >= L[i] then allowed = false end
+  if L[i] - sum < admitted then admitted = L[i] - sum end
 end
 
-if allowed then
+if admitted < 0 then admitted = 0 end
+
+if admitted > 0 then
   for i = 1, n do
     local j = J[i]
     local at = math.ceil(now / Q[i]) * Q[i]
     if state[j + 2] == at then
-      state[j + 3] = state[j + 3] + 1
+      state[j + 3] = state[j + 3] + admitted
     else
       if state[j + 2] >= 0 then
         local key = KEYS[i + 1]
@@ -134,9 +146,9 @@ if allowed then
         redis.call('PEXPIRE', key, state[j + 2] + W[i] - clock + slack)
         if state[j + 4] < 0 then state[j + 4], state[j + 5] = state[j + 2], state[j + 3] end
       end
-      state[j + 2], state[j + 3] = at, 1
+      state[j + 2], state[j + 3] = at, admitted
     end
-    state[j + 1] = state[j + 1] + 1
+    state[j + 1] = state[j + 1] + admitted
   end
   dirty = true
 end
@@ -156,7 +168,7 @@ if dirty then
   redis.call('SET', KEYS[1], table.concat(out, ' '), 'PX', ttl + now - clock + slack)
 end
 
-local out = { allowed and 1 or 0 }
+local out = { admitted }
 local retry = 0
 for i = 1, n do
   local j = J[i]
@@ -188,7 +200,7 @@ for i = 1, n do
         end
       end
     end
-    if not allowed and sum >= L[i] and reset > retry then retry = reset end
+    if admitted < count and sum >= L[i] and reset > retry then retry = reset end
   end
   out[#out + 1] = remaining
   out[#out + 1] = reset

@@ -44,7 +44,7 @@ const degradedGauge = new Gauge({
 
 /**
  * The rate limiter's storage: the exact sliding log of libs/rate-limit, in Redis when there is one
- * (shared by every api instance, one atomic script per decision) and in memory otherwise. It is also
+ * (shared by every api instance, one atomic script per tenant and event-loop turn) and in memory otherwise. It is also
  * the @nestjs/throttler storage (increment()), so stock @Throttle limits use the same exact algorithm.
  *
  * When Redis cannot answer, a decision marked 'open' falls back to this process's memory with each
