@@ -23,7 +23,7 @@ describe('oneTripStatements', () => {
       100,
     );
     expect(search).not.toMatch(/\$\d/);
-    expect(search).toContain(`'[0.5,-1e-7,3]'::vector`);
+    expect(search).toContain(`'[0.500000000,-1.00000001e-7,3]'::vector`);
     expect(search).toContain(`tenant_id = '${TENANT}'`);
     expect(search).toContain('LIMIT 7');
     expect(setup).toBe(`quiver_search_setup('${collection.id}', NULL, 100, 7) AS present`);

@@ -84,6 +84,37 @@ describe('vector validation', () => {
   });
 
   it('writes pgvector literals', () => {
-    expect(toVectorLiteral([1, -0.5, 1e-7])).toBe('[1,-0.5,1e-7]');
+    expect(toVectorLiteral([1, -0.5, 1e-7, 3e38, -2])).toBe(
+      '[1,-0.500000000,1.00000001e-7,3.00000001e+38,-2]',
+    );
+    expect(toVectorLiteral([])).toBe('[]');
+  });
+
+  it('writes each value so that it reads back as the float32 nearest the double', () => {
+    let seed = 42;
+    const random = () => {
+      // xorshift32: reproducible without a dependency
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) / 2 ** 32;
+    };
+    const values: number[] = [0, -0, 0.1, 1 / 3, 1e-45, 1.17549435e-38, 3.4028234663852886e38];
+    for (let i = 0; i < 20_000; i++) {
+      const magnitude = 10 ** Math.floor(random() * 76 - 38);
+      values.push((random() * 2 - 1) * magnitude);
+    }
+    const text = toVectorLiteral(values);
+    const parts = text.slice(1, -1).split(',');
+    expect(parts).toHaveLength(values.length);
+    // Read as pgvector does (strtof: the float32 nearest the decimal).
+    const wrong = parts.filter(
+      (part, i) =>
+        !/^-?\d+(\.\d+)?(e[+-]\d+)?$/.test(part) ||
+        Math.fround(Number(part)) !== Math.fround(values[i]),
+    );
+    expect(wrong).toEqual([]);
+    // Shorter than the doubles' shortest forms: the float32 needs no more than 9 digits.
+    expect(text.length).toBeLessThan(values.join(',').length * 0.75);
   });
 });
