@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { base62Encode, generateSecret, hashSecret, parseSecret } from './index';
+import { base62Encode, generateSecret, hashSecret, hashSecretHex, parseSecret } from './index';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -148,5 +148,9 @@ describe('hashSecret', () => {
     expect(hashSecret('abc').toString('hex')).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );
+    expect(hashSecretHex(generated.secret)).toBe(expected.toString('hex'));
+    // UTF-8, not Latin-1 or UTF-16.
+    expect(hashSecretHex('é')).toBe(createHash('sha256').update('\u00e9', 'utf8').digest('hex'));
+    expect(hashSecretHex('é')).not.toBe(createHash('sha256').update('é', 'latin1').digest('hex'));
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /** qvr: API keys; qvp: platform admin tokens; qvs: request-signing secrets; qvu: user refresh tokens. */
@@ -46,8 +46,18 @@ export function base62Encode(n: number, width: number): string {
   return digits.padStart(width, '0');
 }
 
+/**
+ * SHA-256 of the UTF-8 secret, as stored. The one-shot crypto.hash, not createHash: this runs on every
+ * request that presents a key, and for a 48-character input the Hash object's set-up is most of the cost
+ * (about 2 µs against 1.3 µs here).
+ */
 export function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return hash('sha256', secret, 'buffer');
+}
+
+/** hashSecret() in hex, for in-memory cache keys. */
+export function hashSecretHex(secret: string): string {
+  return hash('sha256', secret, 'hex');
 }
 
 function randomBase62(length: number): string {

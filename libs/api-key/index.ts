@@ -2,6 +2,7 @@ export {
   base62Encode,
   generateSecret,
   hashSecret,
+  hashSecretHex,
   parseSecret,
   type GeneratedSecret,
   type KeyEnvironment,

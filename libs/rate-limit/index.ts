@@ -11,6 +11,7 @@ export {
 } from './rate-limit';
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit-store';
 export {
+  RateLimitTimeoutError,
   RedisRateLimitStore,
   type OnceClaim,
   type RedisRateLimitStoreOptions,

@@ -4,7 +4,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { RedisRateLimitStore, type Decision, type WindowRule } from './index';
+import {
+  RateLimitTimeoutError,
+  RedisRateLimitStore,
+  type Decision,
+  type WindowRule,
+} from './index';
+import { PrivateRedis } from '../../test/support/private-redis';
 import {
   maxInAnyWindow,
   randomArrivals,
@@ -230,6 +236,74 @@ describe('RedisRateLimitStore', () => {
         await expect(store.claimOnce(key, { id: 'a', ttlMs })).rejects.toThrow(RangeError);
       }
     });
+  });
+
+  describe('with a Redis that accepts commands and never answers (a frozen redis-server)', () => {
+    let frozen: PrivateRedis;
+    let mute: Redis;
+    beforeAll(async () => {
+      frozen = await PrivateRedis.start();
+      mute = new Redis(frozen.url, { maxRetriesPerRequest: 0 });
+      await mute.ping();
+      frozen.pause();
+    });
+    afterAll(async () => {
+      mute.disconnect();
+      await frozen.stop();
+    });
+
+    it('rejects every caller after timeoutMs, with one timer per Redis call', async () => {
+      const timeouts = jest.spyOn(global, 'setTimeout');
+      try {
+        const store = new RedisRateLimitStore(mute, { prefix: PREFIX, timeoutMs: 123 });
+        const rules = [{ limit: 5, windowMs: 1000 }];
+        const started = Date.now();
+        const settled = await Promise.allSettled([
+          store.consume('silent', rules),
+          store.consume('silent', rules),
+          store.consume('silent', rules),
+          store.consumeOnce('silent', rules, { id: 'sig', ttlMs: 1000 }),
+          store.claimOnce('silent', { id: 'sig2', ttlMs: 1000 }),
+        ]);
+        const elapsed = Date.now() - started;
+        for (const s of settled) {
+          expect(s.status).toBe('rejected');
+          expect((s as PromiseRejectedResult).reason).toBeInstanceOf(RateLimitTimeoutError);
+        }
+        expect(elapsed).toBeGreaterThanOrEqual(115);
+        expect(elapsed).toBeLessThan(5000);
+        // The batch of three, the consumeOnce and the claimOnce: three Redis calls, three timers.
+        expect(timeouts.mock.calls.filter(([, ms]) => ms === 123)).toHaveLength(3);
+      } finally {
+        timeouts.mockRestore();
+      }
+    });
+
+    it('refuses a timeout that is not a positive integer', () => {
+      for (const timeoutMs of [0, -1, 1.5, Number.NaN]) {
+        expect(() => new RedisRateLimitStore(mute, { timeoutMs })).toThrow(RangeError);
+      }
+    });
+  });
+
+  it('answers within the timeout when Redis does, and leaves no timer behind', async () => {
+    const timed = new RedisRateLimitStore(redis, { prefix: PREFIX, timeoutMs: 60_000 });
+    const rules = [{ limit: 1, windowMs: 1000 }];
+    const key = freshKey('timed');
+    const set = jest.spyOn(global, 'setTimeout');
+    const clear = jest.spyOn(global, 'clearTimeout');
+    try {
+      const [a, b] = await Promise.all([timed.consume(key, rules), timed.consume(key, rules)]);
+      expect([a.allowed, b.allowed]).toEqual([true, false]);
+      const ours = set.mock.calls.flatMap(([, ms], i) =>
+        ms === 60_000 ? [set.mock.results[i].value as NodeJS.Timeout] : [],
+      );
+      expect(ours).toHaveLength(1);
+      expect(clear).toHaveBeenCalledWith(ours[0]);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 
   it('falls back to EVAL when the script is not cached', async () => {

@@ -31,6 +31,20 @@ export interface RedisRateLimitStoreOptions {
    * as key TTLs still run on Redis's clock, idle keys then live 10 s longer (sliding-log.lua.ts).
    */
   clock?: 'redis' | 'caller';
+  /**
+   * When set, a Redis call not answered within this many ms rejects its callers (every call of a batch)
+   * with a RateLimitTimeoutError; the reply, should it come later, is ignored. One timer per Redis call,
+   * not per request.
+   */
+  timeoutMs?: number;
+}
+
+/** A Redis call of the store was not answered within its timeoutMs. */
+export class RateLimitTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`rate limit: Redis did not answer within ${ms} ms`);
+    this.name = 'RateLimitTimeoutError';
+  }
 }
 
 /** consume() calls waiting for the same script call: same key, same rules, same clock argument. */
@@ -63,6 +77,7 @@ interface Batch {
 export class RedisRateLimitStore implements RateLimitStore {
   private readonly prefix: string;
   private readonly callerClock: boolean;
+  private readonly timeoutMs: number | undefined;
   /** Batches being gathered this turn, by clock argument and base key. */
   private pending = new Map<string, Batch[]>();
   private flushScheduled = false;
@@ -78,6 +93,15 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
     this.prefix = prefix;
     this.callerClock = opts.clock === 'caller';
+    if (
+      opts.timeoutMs !== undefined &&
+      (!Number.isSafeInteger(opts.timeoutMs) || opts.timeoutMs < 1)
+    ) {
+      throw new RangeError(
+        `rate limit: timeoutMs must be a positive integer, got ${opts.timeoutMs}`,
+      );
+    }
+    this.timeoutMs = opts.timeoutMs;
   }
 
   /** With the default 'redis' clock, nowMs is ignored: the decision uses Redis TIME. */
@@ -183,12 +207,8 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   /** The claim of consumeOnce alone, on the same Redis key: 'seen' when it was claimed before. */
   async claimOnce(key: string, once: OnceClaim): Promise<'first' | 'seen'> {
-    const set = await this.redis.set(
-      this.onceKey(this.baseKey(key), once),
-      '1',
-      'PX',
-      onceTtl(once),
-      'NX',
+    const set = await this.timed(
+      this.redis.set(this.onceKey(this.baseKey(key), once), '1', 'PX', onceTtl(once), 'NX'),
     );
     return set === 'OK' ? 'first' : 'seen';
   }
@@ -215,13 +235,36 @@ export class RedisRateLimitStore implements RateLimitStore {
     return `${this.prefix}{${tag}}`;
   }
 
-  private async run(numKeys: number, args: string[]): Promise<unknown> {
+  /** The script, under the timeout. */
+  private run(numKeys: number, args: string[]): Promise<unknown> {
+    return this.timed(this.evaluate(numKeys, args));
+  }
+
+  private async evaluate(numKeys: number, args: string[]): Promise<unknown> {
     try {
       return await this.redis.evalsha(SCRIPT_SHA, numKeys, ...args);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       return this.redis.eval(SLIDING_LOG_LUA, numKeys, ...args);
     }
+  }
+
+  private timed<T>(call: Promise<T>): Promise<T> {
+    const ms = this.timeoutMs;
+    if (ms === undefined) return call;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RateLimitTimeoutError(ms)), ms);
+      call.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { generateSecret, hashSecret, parseSecret } from '@libs/api-key';
+import { generateSecret, hashSecretHex, parseSecret } from '@libs/api-key';
 import { compileFilter, FilterError } from '@libs/filter';
 import { IpAllowlist, parseEntry } from '@libs/net';
 import { AppConfig } from '@app/config/app-config';
@@ -296,12 +296,11 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
         'The API key is malformed or its checksum does not match.',
       );
     }
-    const hash = hashSecret(presented);
-    const hashHex = hash.toString('hex');
+    const hashHex = hashSecretHex(presented);
     let key = this.cache.get(hashHex);
     if (key === undefined) {
       const epoch = this.cache.currentEpoch();
-      key = await this.lookup(hash, hashHex);
+      key = await this.lookup(Buffer.from(hashHex, 'hex'), hashHex);
       this.cache.set(hashHex, key, epoch);
     }
     if (!key) throw commonError(CommonErrorCode.InvalidApiKey, 'The API key is not valid.');

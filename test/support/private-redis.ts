@@ -48,12 +48,27 @@ export class PrivateRedis {
     );
   }
 
+  /**
+   * Freezes the server (SIGSTOP): connections stay open and commands are accepted by the kernel, but
+   * nothing is answered until resume(). A hung Redis, as opposed to a gone one.
+   */
+  pause(): void {
+    if (!this.child) throw new Error('private redis is not running');
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kills the server and waits for it to be gone. */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    // SIGKILL ends a stopped process too; SIGCONT first lets the exit be reported at once.
+    child.kill('SIGCONT');
     child.kill('SIGKILL');
     await exited;
   }

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { register } from 'prom-client';
 import { AppConfig } from '@app/config/app-config';
 import { AppException } from '@app/common/errors/app-exception';
+import { PrivateRedis } from '../../../test/support/private-redis';
 import { RateLimiter } from './rate-limiter';
 
 const config = (env: Record<string, string> = {}) =>
@@ -80,6 +81,47 @@ describe('RateLimiter', () => {
         expect(err).toBeInstanceOf(AppException);
         expect(err).toMatchObject({ status: 503, code: 'service_unavailable' });
       }
+    });
+  });
+
+  describe('with a Redis that hangs (a frozen redis-server)', () => {
+    let frozen: PrivateRedis;
+    let redis: Redis;
+    beforeAll(async () => {
+      frozen = await PrivateRedis.start();
+      redis = new Redis(frozen.url, { maxRetriesPerRequest: 0 });
+      await redis.ping();
+      frozen.pause();
+    });
+    afterAll(async () => {
+      redis.disconnect();
+      await frozen.stop();
+    });
+
+    const rules = [{ limit: 2, windowMs: 60_000 }];
+
+    it('gives up after RATE_LIMIT_REDIS_TIMEOUT_MS and decides as when Redis is down', async () => {
+      const limiter = new RateLimiter(
+        redis,
+        config({ RATE_LIMIT_REDIS_TIMEOUT_MS: '150', RATE_LIMIT_FALLBACK_SHARE: '0.5' }),
+      );
+      const started = Date.now();
+      // One turn: one Redis call for the three, one timeout for the three.
+      const outcomes = await Promise.all([
+        limiter.consume('t:h', rules, 'open'),
+        limiter.consume('t:h', rules, 'open'),
+        limiter.consume('t:h', rules, 'open'),
+      ]);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(140);
+      expect(elapsed).toBeLessThan(5000);
+      expect(outcomes.map((o) => o.source)).toEqual(Array(3).fill('local-fallback'));
+      // The local share: half of 2 is 1.
+      expect(outcomes.map((o) => o.decision.allowed)).toEqual([true, false, false]);
+      expect(await metric('quiver_rate_limit_degraded')).toBe(1);
+      // Closed routes get their 503, at once now that Redis is known to be unreachable.
+      const err = await limiter.consume('t:h', rules, 'closed').catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 503, code: 'service_unavailable' });
     });
   });
 

@@ -12,7 +12,6 @@ import {
 import { LocalTtlMap } from '@app/common/local-ttl-map';
 import { AppConfig } from '@app/config/app-config';
 import { CommonErrorCode, commonError } from '@app/common/errors/common-errors';
-import { withTimeout } from '@app/common/with-timeout';
 import { REDIS } from '@app/redis/redis.module';
 import { shareOf } from './rate-limit-policy';
 
@@ -47,7 +46,8 @@ const degradedGauge = new Gauge({
  * (shared by every api instance, one atomic script per tenant and event-loop turn) and in memory otherwise. It is also
  * the @nestjs/throttler storage (increment()), so stock @Throttle limits use the same exact algorithm.
  *
- * When Redis cannot answer, a decision marked 'open' falls back to this process's memory with each
+ * When Redis cannot answer (or not within RATE_LIMIT_REDIS_TIMEOUT_MS: the store keeps one timer per Redis
+ * call, not per request), a decision marked 'open' falls back to this process's memory with each
  * limit scaled to RATE_LIMIT_FALLBACK_SHARE (so N instances admit about N x share x limit), counted in
  * quiver_rate_limit_fallback_total and logged once per outage; one marked 'closed' is refused with
  * 503. After a failure, Redis is retried once a second rather than on every request.
@@ -59,7 +59,6 @@ export class RateLimiter implements ThrottlerStorage {
   private readonly memory: MemoryRateLimitStore;
   /** Once-only ids in embedded mode, keyed by limiter key and id. */
   private readonly localOnce = new LocalTtlMap<true>(MAX_LOCAL_ONCE_IDS);
-  private readonly timeoutMs: number;
   private readonly share: number;
   private degradedUntil = 0;
   private degraded = false;
@@ -68,10 +67,12 @@ export class RateLimiter implements ThrottlerStorage {
     const env = config.env;
     this.redisStore = redis
       ? // QUEUE_PREFIX is a hash tag ({quiver}); limiter keys take the tenant as theirs instead.
-        new RedisRateLimitStore(redis, { prefix: `${env.QUEUE_PREFIX.slice(1, -1)}:rl:` })
+        new RedisRateLimitStore(redis, {
+          prefix: `${env.QUEUE_PREFIX.slice(1, -1)}:rl:`,
+          timeoutMs: env.RATE_LIMIT_REDIS_TIMEOUT_MS,
+        })
       : null;
     this.memory = new MemoryRateLimitStore({ maxKeys: 100_000 });
-    this.timeoutMs = env.RATE_LIMIT_REDIS_TIMEOUT_MS;
     this.share = env.RATE_LIMIT_FALLBACK_SHARE;
   }
 
@@ -109,7 +110,7 @@ export class RateLimiter implements ThrottlerStorage {
   async claimOnce(key: string, once: OnceClaim): Promise<'first' | 'seen'> {
     if (!this.redisStore) return this.claimLocally(key, once);
     try {
-      return await withTimeout(this.redisStore.claimOnce(key, once), this.timeoutMs);
+      return await this.redisStore.claimOnce(key, once);
     } catch (err) {
       this.failed(err);
       throw onceUnavailable();
@@ -128,10 +129,7 @@ export class RateLimiter implements ThrottlerStorage {
     }
     if (Date.now() >= this.degradedUntil) {
       try {
-        const decision = await withTimeout(
-          this.redisStore.consumeOnce(key, rules, once),
-          this.timeoutMs,
-        );
+        const decision = await this.redisStore.consumeOnce(key, rules, once);
         if (this.degraded) this.recovered();
         return decision === 'seen' ? 'seen' : { decision, source: 'redis' };
       } catch (err) {
