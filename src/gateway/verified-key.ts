@@ -16,12 +16,19 @@ export interface VerifiedCaller {
   replayClaim?: OnceClaim;
 }
 
-const verified = new WeakMap<object, VerifiedCaller>();
+/**
+ * Kept on the raw request under a symbol no other module holds, so nothing else can read or forge it.
+ * (A WeakMap keyed by the request did the same, at the price of an ephemeron entry per request that
+ * every scavenge had to walk.)
+ */
+const VERIFIED = Symbol('quiver.verifiedCaller');
+
+type WithCaller = { [VERIFIED]?: VerifiedCaller };
 
 export function rememberCaller(req: FastifyRequest, caller: VerifiedCaller): void {
-  verified.set(req.raw, caller);
+  (req.raw as WithCaller)[VERIFIED] = caller;
 }
 
 export function callerOf(req: FastifyRequest): VerifiedCaller | undefined {
-  return verified.get(req.raw);
+  return (req.raw as WithCaller)[VERIFIED];
 }

@@ -59,6 +59,8 @@ export class UsageRecorder implements OnModuleInit, OnApplicationShutdown {
   private pending: Pending = new Map();
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  private hourStart = Number.NaN;
+  private hourIso = '';
 
   constructor(
     private readonly db: Db,
@@ -110,10 +112,20 @@ export class UsageRecorder implements OnModuleInit, OnApplicationShutdown {
     observe(a.histogram, ms);
   }
 
+  /** The ISO start of the hour of `now`, remembered: every request asks, and hours are long. */
+  private hourOf(now: number): string {
+    const start = now - (now % 3_600_000);
+    if (start !== this.hourStart) {
+      this.hourStart = start;
+      this.hourIso = new Date(start).toISOString();
+    }
+    return this.hourIso;
+  }
+
   private aggregate(tenantId: string, cls: string, status: string, now: number): Aggregate {
     let byKey = this.pending.get(tenantId);
     if (!byKey) this.pending.set(tenantId, (byKey = new Map<string, Aggregate>()));
-    const key = `${new Date(now - (now % 3_600_000)).toISOString()}|${cls}|${status}`;
+    const key = `${this.hourOf(now)}|${cls}|${status}`;
     let a = byKey.get(key);
     if (!a) {
       a = {
