@@ -272,8 +272,9 @@ describe('RedisRateLimitStore', () => {
         }
         expect(elapsed).toBeGreaterThanOrEqual(115);
         expect(elapsed).toBeLessThan(5000);
-        // The batch of three, the consumeOnce and the claimOnce: three Redis calls, three timers.
-        expect(timeouts.mock.calls.filter(([, ms]) => ms === 123)).toHaveLength(3);
+        // The first consume (sent at once), the other two (batched), the consumeOnce and the
+        // claimOnce: four Redis calls, four timers.
+        expect(timeouts.mock.calls.filter(([, ms]) => ms === 123)).toHaveLength(4);
       } finally {
         timeouts.mockRestore();
       }
@@ -298,8 +299,9 @@ describe('RedisRateLimitStore', () => {
       const ours = set.mock.calls.flatMap(([, ms], i) =>
         ms === 60_000 ? [set.mock.results[i].value as NodeJS.Timeout] : [],
       );
-      expect(ours).toHaveLength(1);
-      expect(clear).toHaveBeenCalledWith(ours[0]);
+      // The first call went at once, the second was batched: two Redis calls, both timers cleared.
+      expect(ours).toHaveLength(2);
+      for (const timer of ours) expect(clear).toHaveBeenCalledWith(timer);
     } finally {
       set.mockRestore();
       clear.mockRestore();
@@ -383,7 +385,9 @@ describe('RedisRateLimitStore', () => {
               return;
             }
           }
-          expect(evalsha).toHaveBeenCalledTimes(turns.length);
+          // Nothing is in flight when a turn starts: its first call goes alone, the rest together.
+          const calls = turns.reduce((n, turn) => n + Math.min(turn.length, 2), 0);
+          expect(evalsha).toHaveBeenCalledTimes(calls);
         }
       } finally {
         evalsha.mockRestore();
@@ -406,8 +410,9 @@ describe('RedisRateLimitStore', () => {
           replay.consume(a, two, 101),
           replay.consume(a, two, 100),
         ]);
-        // Batches: (a, two@100) x3, (b, two@100), (a, three@100), (a, two@101).
-        expect(evalsha).toHaveBeenCalledTimes(4);
+        // The first goes at once (nothing in flight); then the batches (b, two@100),
+        // (a, two@100) x2, (a, three@100), (a, two@101).
+        expect(evalsha).toHaveBeenCalledTimes(5);
         expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, false, false]);
         expect(decisions.map((d) => d.rules[0].remaining)).toEqual([1, 1, 0, 0, 0, 0]);
         // Each answer names its caller's own rule.
@@ -416,6 +421,30 @@ describe('RedisRateLimitStore', () => {
         // (a, three) found the two admissions of (a, two@100) counted: same window, same log.
         expect(decisions[3].rules[0]).toMatchObject({ remaining: 0, resetMs: 1000 });
         expect(decisions[5].retryAfterMs).toBe(1000);
+      } finally {
+        evalsha.mockRestore();
+      }
+    });
+
+    it('sends a call at once when none is in flight, and gathers the ones made meanwhile', async () => {
+      const evalsha = jest.spyOn(redis, 'evalsha');
+      try {
+        const key = freshKey('idle');
+        const rules = [{ limit: 10, windowMs: 1000 }];
+        const first = replay.consume(key, rules, 500);
+        // Sent within the call itself: no turn of the event loop in between.
+        expect(evalsha).toHaveBeenCalledTimes(1);
+        const second = replay.consume(key, rules, 500);
+        const third = replay.consume(key, rules, 500);
+        expect(evalsha).toHaveBeenCalledTimes(1);
+        const decisions = await Promise.all([first, second, third]);
+        // The two made while the first was in flight shared one call, at the end of the turn.
+        expect(evalsha).toHaveBeenCalledTimes(2);
+        expect(decisions.map((d) => d.rules[0].remaining)).toEqual([9, 8, 7]);
+        // Idle again: the next call goes at once.
+        const fourth = replay.consume(key, rules, 501);
+        expect(evalsha).toHaveBeenCalledTimes(3);
+        expect((await fourth).rules[0].remaining).toBe(6);
       } finally {
         evalsha.mockRestore();
       }

@@ -67,9 +67,11 @@ interface Batch {
  * script. All keys of one limiter key carry the same hash tag, so Redis Cluster keeps them in one slot
  * and the script can touch them all.
  *
- * Batching: consume() calls made in the same turn of the event loop for the same key and rules share
- * one script call, sent when the turn ends (setImmediate, the same window in which the shared client
- * coalesces its writes). The script decides them as that many requests arriving one after another in
+ * Batching: while a consume() call of this store is waiting on Redis, further calls made in the same
+ * turn of the event loop for the same key and rules share one script call, sent when the turn ends
+ * (setImmediate, the window in which the shared client coalesces its writes anyway). A call made when
+ * nothing is waiting goes at once: a lone request pays no extra turn, and under load, where calls
+ * overlap, they are batched. The script decides them as that many requests arriving one after another in
  * the same millisecond (sliding-log.lua.ts), so the answers are exactly those of as many single calls,
  * in call order; a hot tenant then costs Redis one script run per turn rather than one per request.
  * A once-only claim (consumeOnce with `once`) is its own call, as its id is its own key.
@@ -81,6 +83,8 @@ export class RedisRateLimitStore implements RateLimitStore {
   /** Batches being gathered this turn, by clock argument and base key. */
   private pending = new Map<string, Batch[]>();
   private flushScheduled = false;
+  /** consume() calls sent to Redis and not yet answered. */
+  private inFlight = 0;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -111,6 +115,16 @@ export class RedisRateLimitStore implements RateLimitStore {
     const base = this.baseKey(key);
     const clock = this.clockArg(nowMs);
     const group = `${clock} ${base}`;
+    if (this.inFlight === 0 && !this.flushScheduled) {
+      // Nothing of ours is waiting on Redis: there is no queue to join, so this call goes at once
+      // rather than a turn later (what a lone request would otherwise pay in latency).
+      const alone: Batch = { ...this.callOf(base, clock, rules), rules, waiters: [] };
+      const decision = new Promise<Decision>((resolve, reject) =>
+        alone.waiters.push({ rules, resolve, reject }),
+      );
+      this.dispatch(alone);
+      return decision;
+    }
     let batches = this.pending.get(group);
     if (!batches) {
       batches = [];
@@ -182,27 +196,33 @@ export class RedisRateLimitStore implements RateLimitStore {
     const groups = this.pending;
     this.pending = new Map();
     for (const batches of groups.values()) {
-      for (const { keys, args, waiters } of batches) {
-        this.run(keys.length, [...keys, String(waiters.length), ...args]).then(
-          (reply) => {
-            let decisions: Decision[];
-            try {
-              decisions = decisionsOf(
-                reply,
-                waiters.map((w) => w.rules),
-              );
-            } catch (err) {
-              for (const w of waiters) w.reject(err);
-              return;
-            }
-            waiters.forEach((w, k) => w.resolve(decisions[k]));
-          },
-          (err: unknown) => {
-            for (const w of waiters) w.reject(err);
-          },
-        );
-      }
+      for (const batch of batches) this.dispatch(batch);
     }
+  }
+
+  /** One script call for `batch`, its answers handed out in call order. */
+  private dispatch({ keys, args, waiters }: Batch): void {
+    this.inFlight++;
+    this.run(keys.length, [...keys, String(waiters.length), ...args]).then(
+      (reply) => {
+        this.inFlight--;
+        let decisions: Decision[];
+        try {
+          decisions = decisionsOf(
+            reply,
+            waiters.map((w) => w.rules),
+          );
+        } catch (err) {
+          for (const w of waiters) w.reject(err);
+          return;
+        }
+        waiters.forEach((w, k) => w.resolve(decisions[k]));
+      },
+      (err: unknown) => {
+        this.inFlight--;
+        for (const w of waiters) w.reject(err);
+      },
+    );
   }
 
   /** The claim of consumeOnce alone, on the same Redis key: 'seen' when it was claimed before. */

@@ -106,7 +106,7 @@ describe('RateLimiter', () => {
         config({ RATE_LIMIT_REDIS_TIMEOUT_MS: '150', RATE_LIMIT_FALLBACK_SHARE: '0.5' }),
       );
       const started = Date.now();
-      // One turn: one Redis call for the three, one timeout for the three.
+      // One turn: the first call alone, the other two batched; each Redis call times out.
       const outcomes = await Promise.all([
         limiter.consume('t:h', rules, 'open'),
         limiter.consume('t:h', rules, 'open'),
