@@ -61,8 +61,8 @@ interface Batch {
 }
 
 /**
- * The sliding-log limiter (sliding-log.ts) on Redis: one EVALSHA per decision, whatever the number of
- * rules, so all of them are checked and consumed atomically. The SHA is computed locally; on NOSCRIPT
+ * The sliding-log limiter (sliding-log.ts) on Redis: one EVALSHA per decision (or batch of them),
+ * whatever the number of rules, so all of them are checked and consumed atomically. The SHA is computed locally; on NOSCRIPT
  * (first use, a restarted or failed-over Redis) the call is repeated as EVAL, which also caches the
  * script. All keys of one limiter key carry the same hash tag, so Redis Cluster keeps them in one slot
  * and the script can touch them all.
@@ -83,7 +83,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   /** Batches being gathered this turn, by clock argument and base key. */
   private pending = new Map<string, Batch[]>();
   private flushScheduled = false;
-  /** consume() calls sent to Redis and not yet answered. */
+  /** Script calls of consume() sent to Redis and not yet answered. */
   private inFlight = 0;
 
   constructor(
@@ -114,7 +114,6 @@ export class RedisRateLimitStore implements RateLimitStore {
     assertRules(rules);
     const base = this.baseKey(key);
     const clock = this.clockArg(nowMs);
-    const group = `${clock} ${base}`;
     if (this.inFlight === 0 && !this.flushScheduled) {
       // Nothing of ours is waiting on Redis: there is no queue to join, so this call goes at once
       // rather than a turn later (what a lone request would otherwise pay in latency).
@@ -125,6 +124,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       this.dispatch(alone);
       return decision;
     }
+    const group = `${clock} ${base}`;
     let batches = this.pending.get(group);
     if (!batches) {
       batches = [];
