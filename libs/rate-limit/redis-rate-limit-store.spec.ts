@@ -10,7 +10,7 @@ import {
   type Decision,
   type WindowRule,
 } from './index';
-import { PrivateRedis } from '../../test/support/private-redis';
+import { frozenRedisClient } from '../../test/support/private-redis';
 import {
   maxInAnyWindow,
   randomArrivals,
@@ -239,18 +239,13 @@ describe('RedisRateLimitStore', () => {
   });
 
   describe('with a Redis that accepts commands and never answers (a frozen redis-server)', () => {
-    let frozen: PrivateRedis;
+    let frozen: Awaited<ReturnType<typeof frozenRedisClient>>;
     let mute: Redis;
     beforeAll(async () => {
-      frozen = await PrivateRedis.start();
-      mute = new Redis(frozen.url, { maxRetriesPerRequest: 0 });
-      await mute.ping();
-      frozen.pause();
+      frozen = await frozenRedisClient();
+      mute = frozen.client;
     });
-    afterAll(async () => {
-      mute.disconnect();
-      await frozen.stop();
-    });
+    afterAll(() => frozen.close());
 
     it('rejects every caller after timeoutMs, with one timer per Redis call', async () => {
       const timeouts = jest.spyOn(global, 'setTimeout');

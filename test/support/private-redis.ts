@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { Redis } from 'ioredis';
 import { freePort } from './free-port';
 import { eventually } from './harness';
 
@@ -72,4 +73,22 @@ export class PrivateRedis {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * A client connected to a private redis-server that is then frozen (PrivateRedis.pause): a hung Redis,
+ * whose connection stays up and whose commands are never answered. close() disconnects and kills it.
+ */
+export async function frozenRedisClient(): Promise<{ client: Redis; close(): Promise<void> }> {
+  const server = await PrivateRedis.start();
+  const client = new Redis(server.url, { maxRetriesPerRequest: 0 });
+  await client.ping();
+  server.pause();
+  return {
+    client,
+    close: async () => {
+      client.disconnect();
+      await server.stop();
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { register } from 'prom-client';
 import { AppConfig } from '@app/config/app-config';
 import { AppException } from '@app/common/errors/app-exception';
-import { PrivateRedis } from '../../../test/support/private-redis';
+import { frozenRedisClient } from '../../../test/support/private-redis';
 import { RateLimiter } from './rate-limiter';
 
 const config = (env: Record<string, string> = {}) =>
@@ -85,18 +85,13 @@ describe('RateLimiter', () => {
   });
 
   describe('with a Redis that hangs (a frozen redis-server)', () => {
-    let frozen: PrivateRedis;
+    let frozen: Awaited<ReturnType<typeof frozenRedisClient>>;
     let redis: Redis;
     beforeAll(async () => {
-      frozen = await PrivateRedis.start();
-      redis = new Redis(frozen.url, { maxRetriesPerRequest: 0 });
-      await redis.ping();
-      frozen.pause();
+      frozen = await frozenRedisClient();
+      redis = frozen.client;
     });
-    afterAll(async () => {
-      redis.disconnect();
-      await frozen.stop();
-    });
+    afterAll(() => frozen.close());
 
     const rules = [{ limit: 2, windowMs: 60_000 }];
 
