@@ -67,14 +67,19 @@ interface Batch {
  * script. All keys of one limiter key carry the same hash tag, so Redis Cluster keeps them in one slot
  * and the script can touch them all.
  *
- * Batching: while a consume() call of this store is waiting on Redis, further calls made in the same
- * turn of the event loop for the same key and rules share one script call, sent when the turn ends
- * (setImmediate, the window in which the shared client coalesces its writes anyway). A call made when
- * nothing is waiting goes at once: a lone request pays no extra turn, and under load, where calls
- * overlap, they are batched. The script decides them as that many requests arriving one after another in
- * the same millisecond (sliding-log.lua.ts), so the answers are exactly those of as many single calls,
- * in call order; a hot tenant then costs Redis one script run per turn rather than one per request.
- * A once-only claim (consumeOnce with `once`) is its own call, as its id is its own key.
+ * Batching: while any consume() call of this store is waiting on Redis, further calls made in the same
+ * turn of the event loop are gathered, one batch per key, rule set and clock argument, and each batch is
+ * one script call, sent when the turn ends (setImmediate, the window in which the shared client
+ * coalesces its writes anyway). A call made when nothing is waiting goes at once: a lone request pays
+ * no extra turn, and under load, where calls overlap, they are batched. The script decides a batch as
+ * that many requests arriving one after another in the same millisecond (sliding-log.lua.ts), so its
+ * answers are exactly those of as many single calls in the order they were made. Across batches the
+ * order is the order of the script calls, not of the consume() calls: two batches of one key with
+ * different rule sets that share a window (a tenant's search and write classes share its tenant-wide
+ * rules) are decided one batch after the other, so near a shared limit a later call of the first batch
+ * may be admitted before an earlier one of the second. That changes who gets the last slots, never how
+ * many there are. A hot tenant costs Redis one script run per turn and rule set rather than one per
+ * request. A once-only claim (consumeOnce with `once`) is its own call, as its id is its own key.
  */
 export class RedisRateLimitStore implements RateLimitStore {
   private readonly prefix: string;

@@ -17,9 +17,10 @@ export interface VerifiedCaller {
 }
 
 /**
- * Kept on the raw request under a symbol no other module holds, so nothing else can read or forge it.
- * (A WeakMap keyed by the request did the same, at the price of an ephemeron entry per request that
- * every scavenge had to walk.)
+ * Kept on the raw request under a symbol this module does not export. A client cannot set it (nothing
+ * from the wire becomes a symbol-keyed property), and other modules go through callerOf(); code in the
+ * process could still find it with Object.getOwnPropertySymbols, as it could reach a WeakMap's owner
+ * module. (A WeakMap keyed by the request cost an ephemeron entry per request for every scavenge.)
  */
 const VERIFIED = Symbol('quiver.verifiedCaller');
 

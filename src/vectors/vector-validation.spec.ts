@@ -90,6 +90,25 @@ describe('vector validation', () => {
     expect(toVectorLiteral([])).toBe('[]');
   });
 
+  it('writes a double halfway between two float32s in its shortest form, as strtof must decide it', () => {
+    const f32 = new Float32Array(1);
+    const bits = new Uint32Array(f32.buffer);
+    const midpoints: number[] = [1 + 2 ** -24, -(1 + 2 ** -24), 2 ** -150, 1 + 3 * 2 ** -24];
+    for (let i = 1; i < 2000; i++) {
+      // Two adjacent float32s from a spread of exponents, and the double halfway between them.
+      bits[0] = (i * 2_654_435_761) >>> 1;
+      const low = f32[0];
+      bits[0] += 1;
+      const high = f32[0];
+      if (Number.isFinite(high)) midpoints.push((low + high) / 2);
+    }
+    const parts = toVectorLiteral(midpoints).slice(1, -1).split(',');
+    expect(parts).toEqual(midpoints.map((v) => String(v)));
+    // And only those: a value one double away from a midpoint takes the float32 form.
+    const near = 1 + 2 ** -24 + 2 ** -52;
+    expect(toVectorLiteral([near])).toBe(`[${Math.fround(near).toPrecision(9)}]`);
+  });
+
   it('writes each value so that it reads back as the float32 nearest the double', () => {
     let seed = 42;
     const random = () => {

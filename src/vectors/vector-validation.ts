@@ -131,19 +131,35 @@ export function checkBatch(
 }
 
 /**
- * pgvector's text input format, each value as the float32 that pgvector will store (the one nearest
- * the double) in 9 significant digits, which are enough to name every float32 exactly. The shortest
- * form of a double (what join() writes) runs to 17 digits and costs V8 twice as long to find: for a
- * 128-dimension query ~60 µs against ~28 µs here, on the search path of every request, and the
- * literal comes out about a third shorter for Postgres to parse. Small whole numbers are written as such.
+ * pgvector's text input format. Each value is written as the float32 that pgvector will store, in 9
+ * significant digits, which name every float32 exactly; small whole numbers are written as they are.
+ * That stores what the shortest form of the double (what join() wrote) stored, and is cheaper: V8
+ * takes ~60 µs to find the shortest forms of a 128-dimension query and ~28 µs for this, on every
+ * search, and the literal comes out about a third shorter for Postgres to parse.
+ *
+ * Why it stores the same: pgvector reads a value with strtof, i.e. the float32 nearest the decimal.
+ * The shortest form of a double v is closer to v than any other double, so no float32 midpoint lies
+ * between them and both round to the same float32, Math.fround(v), unless v is itself a midpoint
+ * between two float32s. Then Math.fround breaks the tie to even while strtof rounds the 17-digit
+ * decimal, which may sit on either side of it; such a value (rare: it has exactly 25 significant bits)
+ * is written in its shortest form, as before.
+ *
  * Callers have checked the values (checkValues): finite and within float32 range.
  */
 export function toVectorLiteral(values: readonly number[]): string {
   let literal = '[';
   for (let i = 0; i < values.length; i++) {
     if (i !== 0) literal += ',';
-    const f = Math.fround(values[i]);
-    literal += Number.isInteger(f) && Math.abs(f) <= 2 ** 24 ? String(f) : f.toPrecision(9);
+    const v = values[i];
+    const f = Math.fround(v);
+    if (f !== v && v - f === Math.fround(2 * v - f) - v) {
+      // v is exactly halfway between f and the float32 on its other side (both differences are exact).
+      literal += String(v);
+    } else if (Number.isInteger(f) && Math.abs(f) <= 2 ** 24) {
+      literal += String(f);
+    } else {
+      literal += f.toPrecision(9);
+    }
   }
   return `${literal}]`;
 }

@@ -43,7 +43,8 @@ const degradedGauge = new Gauge({
 
 /**
  * The rate limiter's storage: the exact sliding log of libs/rate-limit, in Redis when there is one
- * (shared by every api instance, one atomic script per tenant and event-loop turn) and in memory otherwise. It is also
+ * (shared by every api instance; one atomic script per decision, or per batch of the decisions made in one
+ * event-loop turn for a key and rule set while Redis is busy) and in memory otherwise. It is also
  * the @nestjs/throttler storage (increment()), so stock @Throttle limits use the same exact algorithm.
  *
  * When Redis cannot answer (or not within RATE_LIMIT_REDIS_TIMEOUT_MS: the store keeps one timer per Redis
