@@ -119,16 +119,23 @@ export class RedisRateLimitStore implements RateLimitStore {
     assertRules(rules);
     const base = this.baseKey(key);
     const clock = this.clockArg(nowMs);
-    if (this.inFlight === 0 && !this.flushScheduled) {
-      // Nothing of ours is waiting on Redis: there is no queue to join, so this call goes at once
-      // rather than a turn later (what a lone request would otherwise pay in latency).
-      const alone: Batch = { ...this.callOf(base, clock, rules), rules, waiters: [] };
-      const decision = new Promise<Decision>((resolve, reject) =>
-        alone.waiters.push({ rules, resolve, reject }),
-      );
-      this.dispatch(alone);
-      return decision;
-    }
+    // Nothing of ours waiting on Redis: there is no queue to join, so this call goes at once rather
+    // than a turn later (what a lone request would otherwise pay in latency).
+    const alone = this.inFlight === 0 && !this.flushScheduled;
+    const batch = alone ? this.newBatch(base, clock, rules) : this.batchFor(base, clock, rules);
+    const decision = new Promise<Decision>((resolve, reject) =>
+      batch.waiters.push({ rules, resolve, reject }),
+    );
+    if (alone) this.dispatch(batch);
+    return decision;
+  }
+
+  private newBatch(base: string, clock: string, rules: readonly WindowRule[]): Batch {
+    return { ...this.callOf(base, clock, rules), rules, waiters: [] };
+  }
+
+  /** This turn's batch for the key, rules and clock, made (and the flush scheduled) if need be. */
+  private batchFor(base: string, clock: string, rules: readonly WindowRule[]): Batch {
     const group = `${clock} ${base}`;
     let batches = this.pending.get(group);
     if (!batches) {
@@ -137,15 +144,14 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
     let batch = batches.find((b) => sameRules(b.rules, rules));
     if (!batch) {
-      batch = { ...this.callOf(base, clock, rules), rules, waiters: [] };
+      batch = this.newBatch(base, clock, rules);
       batches.push(batch);
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
-    const waiters = batch.waiters;
-    return new Promise<Decision>((resolve, reject) => waiters.push({ rules, resolve, reject }));
+    return batch;
   }
 
   /**
