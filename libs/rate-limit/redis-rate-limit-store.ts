@@ -9,6 +9,7 @@ import {
   type RuleDecision,
   type WindowRule,
 } from './rate-limit';
+import { withTimeout } from '@libs/timeout';
 import { SLIDING_LOG_LUA } from './sliding-log.lua';
 
 const SCRIPT_SHA = createHash('sha1').update(SLIDING_LOG_LUA).digest('hex');
@@ -282,20 +283,9 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   private timed<T>(call: Promise<T>): Promise<T> {
     const ms = this.timeoutMs;
-    if (ms === undefined) return call;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new RateLimitTimeoutError(ms)), ms);
-      call.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err: Error) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
-    });
+    return ms === undefined
+      ? call
+      : withTimeout(call, ms, (after) => new RateLimitTimeoutError(after));
   }
 }
 

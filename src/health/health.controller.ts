@@ -10,7 +10,7 @@ import type Redis from 'ioredis';
 import { Db } from '@app/database/db';
 import { Public } from '@app/gateway/access.decorators';
 import { REDIS } from '@app/redis/redis.module';
-import { withTimeout } from '@app/common/with-timeout';
+import { withTimeout } from '@libs/timeout';
 
 @ApiTags('health')
 @Public()

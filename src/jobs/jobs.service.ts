@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Job, Queue, Worker } from 'bullmq';
 import { AppConfig } from '@app/config/app-config';
-import { withTimeout } from '@app/common/with-timeout';
+import { withTimeout } from '@libs/timeout';
 import { TenantContext } from '@app/common/context/tenant-context';
 
 /** A tenant job's payload always names its tenant; the runner restores the context from it. */

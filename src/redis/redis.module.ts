@@ -1,7 +1,7 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '@app/config/app-config';
-import { withTimeout } from '@app/common/with-timeout';
+import { withTimeout } from '@libs/timeout';
 import { CoalescingRedis } from './coalescing-redis';
 
 export const REDIS = Symbol('REDIS');
