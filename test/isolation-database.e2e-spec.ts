@@ -543,13 +543,14 @@ describe('cross-tenant isolation in the database', () => {
     /** The function's answer and the ef_search it left for the rest of the message, in A's context. */
     async function setup(
       tenantId: string,
-      collectionId: string,
+      collectionId: string | null,
       ef: number | null,
       topK: number,
     ): Promise<{ present: unknown; ef: string }> {
+      const collection = collectionId === null ? 'NULL' : `'${collectionId}'`;
       const { setup: row, rows } = await db.tenantReadWith<{ ef: string }>(
         tenantId,
-        `quiver_search_setup('${collectionId}', ${ef ?? 'NULL'}, 100, ${topK}) AS present`,
+        `quiver_search_setup(${collection}, ${ef ?? 'NULL'}, 100, ${topK}) AS present`,
         [`SELECT current_setting('hnsw.ef_search') AS ef`],
       );
       return { present: row.present, ef: rows[0][0].ef };
@@ -584,6 +585,15 @@ describe('cross-tenant isolation in the database', () => {
       expect((await setup(a.t.id, a.own.id, null, 10)).present).toBe(true);
       expect((await setup(a.t.id, b.own.id, null, 10)).present).toBe(false);
       expect((await setup(a.t.id, b.shared.id, null, 10)).present).toBe(false);
+    });
+
+    it('without a collection (the caller has just found it) only sets ef_search', async () => {
+      expect(await setup(a.t.id, null, null, 10)).toEqual({ present: true, ef: '100' });
+      expect(await setup(a.t.id, null, 250, 10)).toEqual({ present: true, ef: '250' });
+      expect(await setup(a.t.id, null, 50, 300)).toEqual({ present: true, ef: '300' });
+      await withTenantEfSearch(a.t.id, 180, async () => {
+        expect(await setup(a.t.id, null, null, 10)).toEqual({ present: true, ef: '180' });
+      });
     });
 
     it('sets ef_search: the request, else the tenant setting, else the default, within [topK, 1000]', async () => {

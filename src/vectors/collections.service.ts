@@ -178,7 +178,8 @@ export class CollectionsService {
   ): Promise<CollectionRow> {
     return this.findByName<CollectionRow>(
       tx,
-      `SELECT ${COLUMNS}, quiver_search_setup(c.id, $2::int, $3::int, $4::int) AS present
+      // NULL: the row is the collection, found just now; its presence needs no second look-up.
+      `SELECT ${COLUMNS}, quiver_search_setup(NULL, $2::int, $3::int, $4::int) AS present
          ${hnsw.filtered ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative_scan` : ''}
        FROM collections c WHERE name = $1`,
       name,
