@@ -80,7 +80,7 @@ export class ApiClient {
     });
   }
 
-  /** Replaces the tenant's rate limits (the whole settings document, read-modify-write by ETag). */
+  /** Replaces the tenant's rate limits, keeping the rest of its settings (read-modify-write by ETag). */
   async setRateLimits(
     tenantId: string,
     rateLimits: Record<string, Array<{ limit: number; window: string }>>,
@@ -89,6 +89,7 @@ export class ApiClient {
     const auth = { authorization: `Bearer ${this.platformToken}` };
     const current = await fetch(`${this.origin}${path}`, { headers: auth });
     if (!current.ok) throw new ApiError(current.status, `GET ${path}: ${current.status}`);
+    const { settings } = (await current.json()) as { settings: Record<string, unknown> };
     const res = await fetch(`${this.origin}${path}`, {
       method: 'PUT',
       headers: {
@@ -96,7 +97,7 @@ export class ApiClient {
         'content-type': 'application/json',
         'if-match': current.headers.get('etag') ?? '',
       },
-      body: JSON.stringify({ settings: { rateLimits } }),
+      body: JSON.stringify({ settings: { ...settings, rateLimits } }),
     });
     if (!res.ok) throw new ApiError(res.status, `PUT ${path}: ${res.status} ${await res.text()}`);
   }

@@ -1,5 +1,12 @@
 import { Client } from 'pg';
-import { databaseUrl, dropDatabase, recreateDatabaseWithRoles } from '../scripts/local-database';
+import { runMigrations } from '@app/database/migrations-runner';
+import {
+  BENCH_BASELINE_ROLE,
+  databaseUrl,
+  dropDatabase,
+  grantBenchBaseline,
+  recreateDatabaseWithRoles,
+} from '../scripts/local-database';
 
 /** The local cluster's superuser connection (trust auth), as the e2e setup uses it. */
 export const PG_ADMIN_URL =
@@ -10,6 +17,8 @@ export interface BenchDatabase {
   adminUrl: string;
   ownerUrl: string;
   appUrl: string;
+  /** The tenant-context baseline route's login (BENCH_BASELINE_DATABASE_URL). */
+  baselineUrl: string;
 }
 
 export function benchDatabase(name: string): BenchDatabase {
@@ -19,12 +28,19 @@ export function benchDatabase(name: string): BenchDatabase {
     adminUrl: PG_ADMIN_URL,
     ownerUrl: `postgres://quiver_owner:quiver_owner@127.0.0.1:5432/${name}`,
     appUrl: `postgres://quiver_app:quiver_app@127.0.0.1:5432/${name}`,
+    baselineUrl: `postgres://${BENCH_BASELINE_ROLE}:${BENCH_BASELINE_ROLE}@127.0.0.1:5432/${name}`,
   };
 }
 
-/** A fresh database with the deployment's two roles (scripts/local-database.ts); the app migrates it at start. */
+/**
+ * A fresh database with the deployment's two roles (scripts/local-database.ts), migrated here (the
+ * server's own MIGRATIONS_RUN then finds nothing to do) so the baseline route's role can be granted
+ * SELECT on collections before the server starts.
+ */
 export async function createBenchDatabase(db: BenchDatabase): Promise<void> {
   await recreateDatabaseWithRoles(db.adminUrl, db.name);
+  await runMigrations(db.ownerUrl, true);
+  await grantBenchBaseline(db.adminUrl, db.name);
 }
 
 export async function dropBenchDatabase(db: BenchDatabase): Promise<void> {

@@ -249,8 +249,9 @@ async function main(opts: BenchOptions): Promise<void> {
     ctx.notes.push(
       'Tenant context: the goal compares `GET /v1/collections` with a bench-only route (mounted by ' +
         '`BENCH_ROUTES=true`) that runs the same query behind the same guards but without tenant context ' +
-        '(one autocommit statement, no transaction, no role, tenant or status), so row-level security ' +
-        "returns no rows where the API returns the tenant's one collection. The raw SQL row (`BEGIN; " +
+        '(one autocommit statement, no transaction, no role, tenant or status) through a login that ' +
+        'bypasses row-level security and may read only collections, so both routes return the same ' +
+        'collection and the same JSON. The raw SQL row (`BEGIN; ' +
         'SELECT ...; COMMIT` as `quiver_app` from the load generator) shows what the HTTP stack adds. ' +
         'The pairs of goal rows (tenant context, validation, one tenant vs the steady-state mix of ' +
         'tenants) are measured interleaved: four slices each (twice the usual measured time per ' +

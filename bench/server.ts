@@ -38,6 +38,7 @@ export function serverEnv(
     LOG_LEVEL: 'warn',
     // The tenant-context baseline route (src/bench-support).
     BENCH_ROUTES: 'true',
+    BENCH_BASELINE_DATABASE_URL: opts.db.baselineUrl,
     HOST: '127.0.0.1',
     PORT: String(opts.port),
     DATABASE_URL: opts.db.appUrl,

@@ -27,6 +27,34 @@ export async function recreateDatabaseWithRoles(adminUrl: string, name: string):
   );
 }
 
+/** The login of the bench's tenant-context baseline route (src/bench-support). */
+export const BENCH_BASELINE_ROLE = 'quiver_bench_baseline';
+
+/**
+ * Lets the bench's baseline route read `name`'s collections without tenant context: a login with
+ * BYPASSRLS (so row-level security does not hide the rows) and nothing but SELECT on collections,
+ * granted after the migrations made the table. The role is cluster-wide, created once. Returns the
+ * role's URL for BENCH_BASELINE_DATABASE_URL. Only the bench and its test use it; no deployment has it.
+ */
+export async function grantBenchBaseline(adminUrl: string, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name: ${name}`);
+  await withClient(adminUrl, (admin) =>
+    admin.query(`
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${BENCH_BASELINE_ROLE}') THEN
+          CREATE ROLE ${BENCH_BASELINE_ROLE} LOGIN PASSWORD '${BENCH_BASELINE_ROLE}' NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE;
+        END IF;
+      END $$`),
+  );
+  await withClient(databaseUrl(adminUrl, name), (c) =>
+    c.query(`GRANT SELECT ON collections TO ${BENCH_BASELINE_ROLE}`),
+  );
+  const url = new URL(databaseUrl(adminUrl, name));
+  url.username = BENCH_BASELINE_ROLE;
+  url.password = BENCH_BASELINE_ROLE;
+  return url.toString();
+}
+
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   await withClient(adminUrl, async (admin) => {
     await admin.query(

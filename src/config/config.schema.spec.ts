@@ -35,6 +35,19 @@ describe('parseEnv', () => {
     );
   });
 
+  it('mounts the bench routes only with their baseline login', () => {
+    expect(() => parseEnv({ BENCH_ROUTES: 'true' })).toThrow(
+      /BENCH_ROUTES=true needs BENCH_BASELINE_DATABASE_URL/,
+    );
+    const url = 'postgres://quiver_bench_baseline:x@127.0.0.1:5432/b';
+    expect(parseEnv({ BENCH_ROUTES: 'true', BENCH_BASELINE_DATABASE_URL: url }).BENCH_ROUTES).toBe(
+      true,
+    );
+    expect(() => parseEnv({ BENCH_BASELINE_DATABASE_URL: 'mysql://x' })).toThrow(
+      /BENCH_BASELINE_DATABASE_URL/,
+    );
+  });
+
   it('reports every bad variable at once', () => {
     try {
       parseEnv({ PORT: 'x', HNSW_M: '0' });

@@ -70,6 +70,12 @@ export const envSchema = z.object({
   LOG_REQUESTS: bool.default('true'),
   /** `npm run bench` only: mounts the tenant-context baseline route (src/bench-support). */
   BENCH_ROUTES: bool.default('false'),
+  /**
+   * With BENCH_ROUTES: the baseline route's login, a role with BYPASSRLS and SELECT on collections
+   * only (scripts/local-database.ts grantBenchBaseline makes it), so it reads the same rows as the API
+   * without any tenant context.
+   */
+  BENCH_BASELINE_DATABASE_URL: postgresUrl.optional(),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_OWNER_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: int(1, 500).default('10'),
@@ -169,6 +175,12 @@ export function parseEnv(source: NodeJS.ProcessEnv): Env {
     // in-process jobs would be per process: several api processes need both servers.
     throw new ConfigError(
       'Invalid configuration:\n  API_PROCESSES: more than one api process needs DATABASE_URL and REDIS_URL',
+    );
+  }
+  if (env.BENCH_ROUTES && !env.BENCH_BASELINE_DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  BENCH_ROUTES: BENCH_ROUTES=true needs BENCH_BASELINE_DATABASE_URL ' +
+        '(a BYPASSRLS login with SELECT on collections: scripts/local-database.ts grantBenchBaseline)',
     );
   }
   return env;
