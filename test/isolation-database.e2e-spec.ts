@@ -539,6 +539,75 @@ describe('cross-tenant isolation in the database', () => {
     });
   });
 
+  describe('the tenant set-up (quiver_enter_tenant(id, read_only))', () => {
+    /** Runs the set-up and `after` in one transaction on `c`, then rolls back. */
+    async function entered(
+      c: Client,
+      tenantId: string,
+      readOnly: boolean,
+    ): Promise<{ status: unknown; state: Record<string, unknown>; collections: number }> {
+      await c.query('BEGIN');
+      try {
+        const { rows } = await c.query(
+          `SELECT quiver_enter_tenant('${tenantId}', ${readOnly}) AS status`,
+        );
+        const { rows: state } = await c.query(
+          `SELECT current_user::text AS role, current_setting('app.tenant_id', true) AS tenant,
+                  current_setting('transaction_read_only') AS read_only`,
+        );
+        const { rows: counted } = await c.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM collections',
+        );
+        return { status: rows[0].status, state: state[0], collections: counted[0].n };
+      } finally {
+        await c.query('ROLLBACK');
+      }
+    }
+
+    it("sets role, tenant and read-only mode and returns the tenant's status", async () => {
+      const ro = await entered(app, a.t.id, true);
+      expect(ro.status).toBe('active');
+      expect(ro.state).toEqual({ role: 'quiver_app', tenant: a.t.id, read_only: 'on' });
+      expect(ro.collections).toBe(await ownerCount(a.t.id, 'collections'));
+      const rw = await entered(app, b.t.id, false);
+      expect(rw.status).toBe('active');
+      expect(rw.state).toEqual({ role: 'quiver_app', tenant: b.t.id, read_only: 'off' });
+      expect(rw.collections).toBe(await ownerCount(b.t.id, 'collections'));
+    });
+
+    it('refuses writes after a read-only set-up', async () => {
+      await app.query('BEGIN');
+      try {
+        await app.query(`SELECT quiver_enter_tenant('${a.t.id}', true)`);
+        await expect(app.query('DELETE FROM outbox')).rejects.toMatchObject({ code: '25006' });
+      } finally {
+        await app.query('ROLLBACK');
+      }
+    });
+
+    it('fails, rather than run without the app role, on a session that cannot become it', async () => {
+      // The owner is not a member of quiver_app: the set-up refuses instead of leaving it the owner.
+      await expect(entered(owner, a.t.id, false)).rejects.toThrow(
+        /permission denied to set role "quiver_app"/,
+      );
+    });
+
+    it('answers no status for a tenant that does not exist, and shows it nothing', async () => {
+      const none = await entered(app, '00000000-0000-4000-8000-000000000000', true);
+      expect(none.status).toBeNull();
+      expect(none.collections).toBe(0);
+    });
+
+    it('leaves nothing on the connection after the transaction', async () => {
+      await entered(app, a.t.id, true);
+      const { rows } = await app.query(
+        `SELECT COALESCE(current_setting('app.tenant_id', true), '') AS tenant,
+                current_setting('transaction_read_only') AS read_only`,
+      );
+      expect(rows[0]).toEqual({ tenant: '', read_only: 'off' });
+    });
+  });
+
   describe('the one-trip search set-up (quiver_search_setup)', () => {
     /** The function's answer and the ef_search it left for the rest of the message, in A's context. */
     async function setup(

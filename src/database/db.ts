@@ -110,7 +110,7 @@ export class Db {
     const require = options.require ?? 'active';
     // The status is read even for 'any', as the caller may want it; only the check is skipped.
     const sql =
-      `${tenantSetupSql(tenantId, 'exists')}, set_config('transaction_read_only', 'on', true)` +
+      `${tenantSetupSql(tenantId, 'exists', true)}` +
       `${setupColumns ? `, ${setupColumns}` : ''}; ${statements.join('; ')}`;
     const client = await this.pool.connect();
     let unusable: Error | undefined;
@@ -217,16 +217,21 @@ export class Db {
 }
 
 /**
- * The statement that enters a tenant: the app role and app.tenant_id, both transaction-local, and
- * (unless `require` is 'any') the tenant's status as column `status`, read by quiver_enter_tenant
- * (one plpgsql call whose plan each connection caches). The id is inlined, so it must be a UUID.
+ * The statement that enters a tenant: the app role and app.tenant_id, both transaction-local, a
+ * read-only transaction when `readOnly`, and (unless `require` is 'any') the tenant's status as
+ * column `status`: one call of quiver_enter_tenant(id, read_only) (migration EnterTenantInOneCall),
+ * a plpgsql function whose plan each connection caches. The id is inlined, so it must be a UUID.
  * Exported for the bench's raw SQL baselines, which must send what the API sends.
  */
-export function tenantSetupSql(tenantId: string, require: TenantRequirement): string {
+export function tenantSetupSql(
+  tenantId: string,
+  require: TenantRequirement,
+  readOnly = false,
+): string {
   if (!isUuid(tenantId)) throw new Error('tenantSetupSql: the tenant id must be a UUID');
-  return require === 'any'
-    ? `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`
-    : `SELECT set_config('role', '${APP_ROLE}', true), quiver_enter_tenant('${tenantId}') AS status`;
+  if (require !== 'any') return `SELECT quiver_enter_tenant('${tenantId}', ${readOnly}) AS status`;
+  const readOnlySql = readOnly ? `, set_config('transaction_read_only', 'on', true)` : '';
+  return `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)${readOnlySql}`;
 }
 
 function assertTenantStatus(status: string | null | undefined, require: TenantRequirement): void {
