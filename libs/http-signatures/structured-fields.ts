@@ -38,10 +38,12 @@ export type SfResult<T> = { ok: true; value: T } | { ok: false; error: string };
 class SfSyntaxError extends Error {}
 
 const KEY_FIRST = /[a-z*]/;
-const KEY_REST = /[a-z0-9_\-.*]/;
 const TOKEN_FIRST = /[A-Za-z*]/;
-const TOKEN_REST = /[!#$%&'*+\-.^_`|~0-9A-Za-z:/]/;
-const BASE64_CHAR = /[A-Za-z0-9+/=]/;
+// Runs of the characters that may follow: sticky, so one match from the current offset consumes the
+// whole run instead of one test per character.
+const KEY_REST_RUN = /[a-z0-9_\-.*]*/y;
+const TOKEN_REST_RUN = /[!#$%&'*+\-.^_`|~0-9A-Za-z:/]*/y;
+const BASE64_RUN = /[A-Za-z0-9+/=]*/y;
 const MAX_INTEGER_DIGITS = 15;
 
 export function parseDictionary(input: string): SfResult<SfDictionary> {
@@ -159,35 +161,37 @@ class Parser {
   private string(): BareItem {
     this.expect('"');
     let out = '';
+    // Unescaped stretches are sliced whole, not appended a character at a time.
+    let stretch = this.pos;
     for (;;) {
       if (this.atEnd()) this.fail('unterminated string');
-      const c = this.input[this.pos++];
-      if (c === '"') return { type: 'string', value: out };
-      if (c === '\\') {
+      const code = this.input.charCodeAt(this.pos++);
+      if (code === 0x22 /* " */) {
+        return { type: 'string', value: out + this.input.slice(stretch, this.pos - 1) };
+      }
+      if (code === 0x5c /* \ */) {
+        out += this.input.slice(stretch, this.pos - 1);
         const escaped = this.atEnd() ? undefined : this.input[this.pos++];
         if (escaped !== '"' && escaped !== '\\') this.fail('bad escape in string');
         out += escaped;
+        stretch = this.pos;
         continue;
       }
-      const code = c.charCodeAt(0);
       if (code < 0x20 || code > 0x7e) this.fail('invalid character in string');
-      out += c;
     }
   }
 
   private token(): BareItem {
     const start = this.pos++;
-    while (!this.atEnd() && TOKEN_REST.test(this.input[this.pos])) this.pos++;
+    this.pos = this.runOf(TOKEN_REST_RUN);
     return { type: 'token', value: this.input.slice(start, this.pos) };
   }
 
   private bytes(): BareItem {
     this.expect(':');
     const start = this.pos;
-    while (!this.atEnd() && this.input[this.pos] !== ':') {
-      if (!BASE64_CHAR.test(this.input[this.pos])) this.fail('invalid base64 character');
-      this.pos++;
-    }
+    this.pos = this.runOf(BASE64_RUN);
+    if (!this.atEnd() && this.input[this.pos] !== ':') this.fail('invalid base64 character');
     const encoded = this.input.slice(start, this.pos);
     this.expect(':');
     const value = Buffer.from(encoded, 'base64');
@@ -208,8 +212,15 @@ class Parser {
     const start = this.pos;
     if (this.atEnd() || !KEY_FIRST.test(this.input[this.pos])) this.fail('expected a key');
     this.pos++;
-    while (!this.atEnd() && KEY_REST.test(this.input[this.pos])) this.pos++;
+    this.pos = this.runOf(KEY_REST_RUN);
     return this.input.slice(start, this.pos);
+  }
+
+  /** Where the run of `re`'s characters starting at the current offset ends (never past the end). */
+  private runOf(re: RegExp): number {
+    re.lastIndex = this.pos;
+    re.test(this.input);
+    return Math.min(re.lastIndex, this.end);
   }
 
   private skipSp(): void {
