@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { clientAddress, IpAllowlist } from '@libs/net';
 import { AppConfig } from '@app/config/app-config';
+
+/** On a connection: its client address when the peer is not a trusted proxy, else null. */
+const PEER_CLIENT = Symbol('quiver.peerClient');
 
 /**
  * Where a request came from and what URI it was sent to, as far as this server can tell: the socket,
@@ -18,11 +22,21 @@ export class RequestOrigin {
   }
 
   clientAddress(req: FastifyRequest): string {
-    return clientAddress(
-      req.raw.socket.remoteAddress,
-      req.headers['x-forwarded-for'],
-      this.trustedProxies,
-    );
+    const socket = req.raw.socket as Socket & { [PEER_CLIENT]?: string | null };
+    const forwarded = () =>
+      clientAddress(socket.remoteAddress, req.headers['x-forwarded-for'], this.trustedProxies);
+    // A peer that is not a trusted proxy is the client of every request on its connection: parsed
+    // once per connection. Behind a trusted proxy, each request's X-Forwarded-For is walked.
+    let peer = socket[PEER_CLIENT];
+    if (peer === undefined) {
+      const address = socket.remoteAddress;
+      if (!address) return forwarded(); // a closed socket: nothing to remember
+      peer = this.trustedProxies?.allows(address)
+        ? null
+        : clientAddress(address, undefined, undefined);
+      socket[PEER_CLIENT] = peer;
+    }
+    return peer ?? forwarded();
   }
 
   /** The absolute URI the client addressed, as RFC 9421's @target-uri needs it. */
