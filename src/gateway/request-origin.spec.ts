@@ -7,10 +7,17 @@ function origin(trustedProxies = ''): RequestOrigin {
 }
 
 /** A request on `socket` (shared between requests of one keep-alive connection). */
-function request(socket: { remoteAddress?: string }, forwardedFor?: string): FastifyRequest {
+function request(
+  socket: { remoteAddress?: string },
+  forwardedFor?: string,
+  extra: Record<string, string> = {},
+): FastifyRequest {
   return {
-    raw: { socket },
-    headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor },
+    raw: { socket, url: '/v1/collections?x=1' },
+    headers: {
+      ...(forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }),
+      ...extra,
+    },
   } as unknown as FastifyRequest;
 }
 
@@ -46,5 +53,37 @@ describe('RequestOrigin.clientAddress', () => {
     expect(o.clientAddress(request(socket, '203.0.113.9'))).toBe('');
     socket.remoteAddress = '192.0.2.1';
     expect(o.clientAddress(request(socket))).toBe('192.0.2.1');
+  });
+});
+
+describe('RequestOrigin.targetUri', () => {
+  const forwarded = {
+    host: 'internal:3000',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': 'api.example.com',
+  };
+
+  it("takes scheme and host from a trusted proxy's X-Forwarded-* headers, on every request of its connection", () => {
+    const o = origin('10.0.0.1');
+    const socket = { remoteAddress: '10.0.0.1' };
+    expect(o.clientAddress(request(socket, '203.0.113.9'))).toBe('203.0.113.9');
+    expect(o.targetUri(request(socket, undefined, forwarded))).toBe(
+      'https://api.example.com/v1/collections?x=1',
+    );
+    expect(o.targetUri(request(socket, undefined, { host: 'internal:3000' }))).toBe(
+      'http://internal:3000/v1/collections?x=1',
+    );
+  });
+
+  it('ignores X-Forwarded-* from an untrusted peer, before and after its address was looked at', () => {
+    const o = origin('10.0.0.1');
+    const socket = { remoteAddress: '198.51.100.7' };
+    expect(o.targetUri(request(socket, undefined, forwarded))).toBe(
+      'http://internal:3000/v1/collections?x=1',
+    );
+    expect(o.clientAddress(request(socket, '203.0.113.9'))).toBe('198.51.100.7');
+    expect(o.targetUri(request(socket, undefined, forwarded))).toBe(
+      'http://internal:3000/v1/collections?x=1',
+    );
   });
 });

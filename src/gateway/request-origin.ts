@@ -8,6 +8,9 @@ import { AppConfig } from '@app/config/app-config';
 /** On a connection: its client address when the peer is not a trusted proxy, else null. */
 const PEER_CLIENT = Symbol('quiver.peerClient');
 
+/** The socket, with what peerClient() found out about its peer. */
+type PeerSocket = Socket & { [PEER_CLIENT]?: string | null };
+
 /**
  * Where a request came from and what URI it was sent to, as far as this server can tell: the socket,
  * and the X-Forwarded-* headers only when the direct peer is one of TRUSTED_PROXIES.
@@ -22,31 +25,38 @@ export class RequestOrigin {
   }
 
   clientAddress(req: FastifyRequest): string {
-    const socket = req.raw.socket as Socket & { [PEER_CLIENT]?: string | null };
-    const forwarded = () =>
-      clientAddress(socket.remoteAddress, req.headers['x-forwarded-for'], this.trustedProxies);
-    // A peer that is not a trusted proxy is the client of every request on its connection: parsed
-    // once per connection. Behind a trusted proxy, each request's X-Forwarded-For is walked.
-    let peer = socket[PEER_CLIENT];
-    if (peer === undefined) {
-      const address = socket.remoteAddress;
-      if (!address) return forwarded(); // a closed socket: nothing to remember
-      peer = this.trustedProxies?.allows(address)
-        ? null
-        : clientAddress(address, undefined, undefined);
-      socket[PEER_CLIENT] = peer;
-    }
-    return peer ?? forwarded();
+    const socket = req.raw.socket;
+    return (
+      this.peerClient(socket) ??
+      clientAddress(socket.remoteAddress, req.headers['x-forwarded-for'], this.trustedProxies)
+    );
   }
 
   /** The absolute URI the client addressed, as RFC 9421's @target-uri needs it. */
   targetUri(req: FastifyRequest): string {
-    const viaProxy = Boolean(this.trustedProxies?.allows(req.raw.socket.remoteAddress ?? ''));
+    const viaProxy = this.peerClient(req.raw.socket) === null;
     const forwardedProto = viaProxy ? firstValue(req.headers['x-forwarded-proto']) : undefined;
     const forwardedHost = viaProxy ? firstValue(req.headers['x-forwarded-host']) : undefined;
     const scheme = forwardedProto ?? ((req.raw.socket as TLSSocket).encrypted ? 'https' : 'http');
     const host = forwardedHost ?? req.headers.host ?? '';
     return `${scheme}://${host}${req.raw.url ?? req.url}`;
+  }
+
+  /**
+   * The client of every request on this connection when its peer is not a trusted proxy; null when
+   * it is one (then each request's X-Forwarded-* headers count); undefined for a socket without an
+   * address (closed). Decided once per connection and kept on the socket.
+   */
+  private peerClient(socket: PeerSocket): string | null | undefined {
+    let peer = socket[PEER_CLIENT];
+    const address = socket.remoteAddress;
+    if (peer === undefined && address) {
+      peer = this.trustedProxies?.allows(address)
+        ? null
+        : clientAddress(address, undefined, undefined);
+      socket[PEER_CLIENT] = peer;
+    }
+    return peer;
   }
 }
 
