@@ -141,6 +141,11 @@ function autocannonPhase(
         ...(amount ? { amount } : { duration: seconds }),
         requests: [request],
         timeout: 30,
+        // autocannon stops only at a sample tick (its per-sample histograms go unused here). Whole
+        // seconds keep their default 1 s tick, so such a run lasts whole seconds (the rate-limit
+        // accuracy row counts whole 1 s windows); a fractional run ticks every 100 ms and ends within
+        // 0.1 s of the time asked instead of at the next whole second.
+        sampleInt: Number.isInteger(seconds) ? 1000 : 100,
       },
       (err: unknown, result: autocannon.Result) => {
         if (err) {
