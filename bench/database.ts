@@ -6,7 +6,9 @@ import {
   dropDatabase,
   grantBenchBaseline,
   recreateDatabaseWithRoles,
+  roleUrl,
 } from '../scripts/local-database';
+import { APP_ROLE } from '@app/database/db';
 
 /** The local cluster's superuser connection (trust auth), as the e2e setup uses it. */
 export const PG_ADMIN_URL =
@@ -26,9 +28,10 @@ export function benchDatabase(name: string): BenchDatabase {
   return {
     name,
     adminUrl: PG_ADMIN_URL,
-    ownerUrl: `postgres://quiver_owner:quiver_owner@127.0.0.1:5432/${name}`,
-    appUrl: `postgres://quiver_app:quiver_app@127.0.0.1:5432/${name}`,
-    baselineUrl: `postgres://${BENCH_BASELINE_ROLE}:${BENCH_BASELINE_ROLE}@127.0.0.1:5432/${name}`,
+    // On the admin URL's cluster, so QUIVER_BENCH_ADMIN_URL moves every login at once.
+    ownerUrl: roleUrl(PG_ADMIN_URL, name, 'quiver_owner'),
+    appUrl: roleUrl(PG_ADMIN_URL, name, APP_ROLE),
+    baselineUrl: roleUrl(PG_ADMIN_URL, name, BENCH_BASELINE_ROLE),
   };
 }
 

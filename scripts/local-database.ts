@@ -49,9 +49,17 @@ export async function grantBenchBaseline(adminUrl: string, name: string): Promis
   await withClient(databaseUrl(adminUrl, name), (c) =>
     c.query(`GRANT SELECT ON collections TO ${BENCH_BASELINE_ROLE}`),
   );
+  return roleUrl(adminUrl, name, BENCH_BASELINE_ROLE);
+}
+
+/**
+ * The URL of database `name` on the admin URL's cluster as one of the local roles created here
+ * (quiver_owner, quiver_app, quiver_bench_baseline), whose password is its name.
+ */
+export function roleUrl(adminUrl: string, name: string, role: string): string {
   const url = new URL(databaseUrl(adminUrl, name));
-  url.username = BENCH_BASELINE_ROLE;
-  url.password = BENCH_BASELINE_ROLE;
+  url.username = role;
+  url.password = role;
   return url.toString();
 }
 
