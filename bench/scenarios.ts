@@ -119,9 +119,13 @@ function pushHttpRow(ctx: BenchContext, spec: HttpRowSpec, result: Measurement):
   });
 }
 
-async function httpRow(ctx: BenchContext, spec: HttpRowSpec): Promise<Row> {
+async function httpRow(
+  ctx: BenchContext,
+  spec: HttpRowSpec,
+  timing: Parameters<typeof httpTask>[2] = {},
+): Promise<Row> {
   ctx.log(`measuring ${spec.id} (http, ${spec.concurrency} connections)`);
-  const result = await measure(ctx, httpTask(ctx, spec));
+  const result = await measure(ctx, httpTask(ctx, spec, timing));
   return pushHttpRow(ctx, spec, result);
 }
 
@@ -495,31 +499,26 @@ export async function rateLimiting(ctx: BenchContext): Promise<void> {
     ...NO_REFUSALS,
     read: [{ limit: ENFORCED_LIMIT_PER_SECOND, window: `${ENFORCED_WINDOW_SECONDS}s` }],
   });
-  const enforcedSpec: HttpRowSpec = {
-    id: `rate-limiting-enforced${sfx}`,
-    group: 'rate limiting',
-    label: `GET /v1/whoami over a ${ENFORCED_LIMIT_PER_SECOND}/s limit${procs}`,
-    description:
-      `The same route for a tenant whose read limit is ${ENFORCED_LIMIT_PER_SECOND} per second, at full ` +
-      'speed: req/s counts the admitted (2xx), errors are the 429s the limiter answered.',
-    concurrency: ctx.profile.bareConnections,
-    targets: [{ method: 'GET', path: '/v1/whoami', headers: { 'x-api-key': limited.key } }],
-    bodies: [],
-  };
-  ctx.log(`measuring ${enforcedSpec.id} (http, ${enforcedSpec.concurrency} connections)`);
   // Under overload a sliding window admits its limit in bursts one window apart, so admitted/expected
   // is exact only over whole windows: a run of 1.5 s holds one burst or two (0.67 or 1.33). The row
   // warms up for at least a window and measures the profile's accuracySeconds, whole seconds.
-  const enforced = pushHttpRow(
+  const enforced = await httpRow(
     ctx,
-    enforcedSpec,
-    await measure(
-      ctx,
-      httpTask(ctx, enforcedSpec, {
-        warmupSeconds: Math.max(ctx.profile.warmupSeconds, ENFORCED_WINDOW_SECONDS),
-        durationSeconds: ctx.profile.accuracySeconds,
-      }),
-    ),
+    {
+      id: `rate-limiting-enforced${sfx}`,
+      group: 'rate limiting',
+      label: `GET /v1/whoami over a ${ENFORCED_LIMIT_PER_SECOND}/s limit${procs}`,
+      description:
+        `The same route for a tenant whose read limit is ${ENFORCED_LIMIT_PER_SECOND} per second, at full ` +
+        'speed: req/s counts the admitted (2xx), errors are the 429s the limiter answered.',
+      concurrency: ctx.profile.bareConnections,
+      targets: [{ method: 'GET', path: '/v1/whoami', headers: { 'x-api-key': limited.key } }],
+      bodies: [],
+    },
+    {
+      warmupSeconds: Math.max(ctx.profile.warmupSeconds, ENFORCED_WINDOW_SECONDS),
+      durationSeconds: ctx.profile.accuracySeconds,
+    },
   );
   const r = enforced.result;
   const expected = r ? ENFORCED_LIMIT_PER_SECOND * r.durationSeconds : 0;
