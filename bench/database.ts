@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { runMigrations } from '@app/database/migrations-runner';
 import {
+  assertDatabaseName,
   BENCH_BASELINE_ROLE,
   databaseUrl,
   dropDatabase,
@@ -24,7 +25,7 @@ export interface BenchDatabase {
 }
 
 export function benchDatabase(name: string): BenchDatabase {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name: ${name}`);
+  assertDatabaseName(name);
   return {
     name,
     adminUrl: PG_ADMIN_URL,

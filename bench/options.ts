@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { assertDatabaseName } from '../scripts/local-database';
 
 export interface BenchOptions {
   mode: 'full' | 'quick';
@@ -120,9 +121,7 @@ export function benchDatabaseName(smoke: boolean, env: NodeJS.ProcessEnv = proce
   const base =
     env.QUIVER_BENCH_DB || (env.QUIVER_TEST_DB ? `${env.QUIVER_TEST_DB}_bench` : 'quiver_bench');
   const name = smoke ? `${base}_smoke` : base;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
-    throw new Error(`bench database name "${name}" must match [a-z_][a-z0-9_]{0,62}`);
-  }
+  assertDatabaseName(name, 'bench database name');
   return name;
 }
 

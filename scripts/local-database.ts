@@ -1,6 +1,16 @@
 import { Client } from 'pg';
 
 /**
+ * Throws unless `name` is a plain lower-case PostgreSQL identifier: database names here are spliced
+ * into SQL (CREATE DATABASE, grants) and URLs, so only these are accepted.
+ */
+export function assertDatabaseName(name: string, what = 'database name'): void {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new Error(`${what} "${name}" must match [a-z_][a-z0-9_]{0,62}`);
+  }
+}
+
+/**
  * A fresh database with the two roles of a real deployment, on a cluster where we are superuser:
  * quiver_owner (owns the database; migrations run as it) and quiver_app (the app's login: no
  * superuser, no BYPASSRLS, owns nothing). Roles are cluster-wide, created once and never dropped.
@@ -8,7 +18,7 @@ import { Client } from 'pg';
  * Used by the e2e setup and by the benchmark.
  */
 export async function recreateDatabaseWithRoles(adminUrl: string, name: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name: ${name}`);
+  assertDatabaseName(name);
   await dropDatabase(adminUrl, name);
   await withClient(adminUrl, async (admin) => {
     await admin.query(`
@@ -37,7 +47,7 @@ export const BENCH_BASELINE_ROLE = 'quiver_bench_baseline';
  * role's URL for BENCH_BASELINE_DATABASE_URL. Only the bench and its test use it; no deployment has it.
  */
 export async function grantBenchBaseline(adminUrl: string, name: string): Promise<string> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name: ${name}`);
+  assertDatabaseName(name);
   await withClient(adminUrl, (admin) =>
     admin.query(`
       DO $$ BEGIN
