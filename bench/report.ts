@@ -149,7 +149,7 @@ export function readmeSection(r: BenchResults): string {
       `Machine: ${m.cores} cores (${m.cpuModel}), ${gib(m.memoryGiB)} memory, Node ${m.node}, ${m.platform}; ` +
       `load average ${m.loadAverageStart.map((x) => num(x, 2)).join(' / ')} at the start ` +
       `(other work on the machine skews the numbers). ${r.serverProcesses} API server process ` +
-      `(\`${r.server.command}\`, NODE_ENV=production, LOG_REQUESTS=false, LOG_LEVEL=warn, default pool of 10 ` +
+      `(\`${r.server.command}\`, ${['NODE_ENV', 'LOG_REQUESTS', 'LOG_LEVEL'].map((k) => `${k}=${r.server.env[k]}`).join(', ')}, default pool of 10 ` +
       `connections); rows labelled "N api processes" ran on a second server of the same code started with ` +
       `API_PROCESSES=N (node cluster workers sharing the port; its CPU column sums the workers); ` +
       `the load generator (a separate process: autocannon for the API, a pg Pool for the raw SQL ` +

@@ -35,7 +35,9 @@ export function serverEnv(
     NODE_ENV: 'production',
     API_PROCESSES: String(opts.processes ?? 1),
     LOG_REQUESTS: 'false',
-    LOG_LEVEL: 'warn',
+    // The default level: no request is logged at it (LOG_REQUESTS is off), and the cluster primary
+    // says at it when all its workers are listening (waitReady).
+    LOG_LEVEL: 'info',
     // The tenant-context baseline route (src/bench-support).
     BENCH_ROUTES: 'true',
     BENCH_BASELINE_DATABASE_URL: opts.db.baselineUrl,
@@ -75,7 +77,7 @@ export class Server {
     return this.child.pid;
   }
 
-  /** Starts `node dist/src/main.js` and waits until /health/ready answers 200. */
+  /** Starts `node dist/src/main.js` and waits until it is ready (waitReady). */
   static async start(opts: ServerOptions): Promise<Server> {
     const entry = path.join(ROOT, SERVER_ENTRY);
     if (!existsSync(entry)) throw new Error(`${SERVER_ENTRY} is missing: run "nest build" first`);
@@ -92,7 +94,7 @@ export class Server {
     closeSync(log);
     const server = new Server(child, `http://127.0.0.1:${opts.port}`, opts.logFile);
     try {
-      await server.waitReady(60_000);
+      await server.waitReady(60_000, opts.processes ?? 1);
     } catch (err) {
       await server.stop();
       throw err;
@@ -100,11 +102,20 @@ export class Server {
     return server;
   }
 
-  private async waitReady(timeoutMs: number): Promise<void> {
+  /**
+   * Until /health/ready answers 200 and, with several processes, the primary has logged that every
+   * worker is listening: it hands each new connection to a worker already listening, so a row that
+   * opened its connections while one was still booting would load the others alone.
+   */
+  private async waitReady(timeoutMs: number, processes: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.exitCode !== undefined) {
         throw new Error(`the server exited (${this.exitCode}) at start:\n${this.logTail()}`);
+      }
+      if (processes > 1 && this.logLines('all api workers are listening') === 0) {
+        await sleep(200);
+        continue;
       }
       try {
         const res = await fetch(`${this.origin}/health/ready`);

@@ -93,6 +93,7 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
   }
 
   const listening = () => (output.match(/listening on/g) ?? []).length;
+  const atFullStrength = () => (output.match(/all api workers are listening/g) ?? []).length;
 
   /** The /health/live count in quiver_http_requests_total. */
   async function liveCount(base: string): Promise<number> {
@@ -111,6 +112,7 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
   it('serves from two workers, sums their metrics, replaces a dead worker and stops on SIGTERM', async () => {
     const { base, api } = await spawnCluster();
     await until('two workers listening', () => listening() >= 2);
+    await until('the primary seeing both listening', () => atFullStrength() === 1);
     const workers = workersOf(api.pid!);
     expect(workers).toHaveLength(2);
 
@@ -130,6 +132,8 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
     });
     await until('the replacement listening', () => listening() >= 3);
     expect(output).toContain('an api worker exited; starting another');
+    // Down to one worker and back: the primary says again when both are listening.
+    await until('full strength again', () => atFullStrength() === 2);
     for (let i = 0; i < 10; i++) {
       expect(
         (await fetch(`${base}/health/live`, { headers: { connection: 'close' } })).status,

@@ -27,7 +27,8 @@ export interface PrimaryOptions {
 export function runPrimary(opts: PrimaryOptions): void {
   const log = pino({ name: 'QuiverPrimary', level: opts.logLevel });
   const exits: number[] = [];
-  const listening = new WeakSet<Worker>();
+  /** Workers that have begun listening and not exited since. */
+  const listening = new Set<Worker>();
   let stopping = false;
   let exitCode = 0;
 
@@ -46,16 +47,24 @@ export function runPrimary(opts: PrimaryOptions): void {
   cluster.on('listening', (worker) => {
     listening.add(worker);
     heartbeat?.watch(worker);
+    // The moment the server runs at full strength (at start, and again after a replacement): the
+    // primary hands new connections only to workers already listening, so a load test or a load
+    // balancer check that starts before this line sends every connection to the first workers.
+    if (listening.size === opts.processes) {
+      log.info({ processes: opts.processes }, 'all api workers are listening');
+    }
   });
   cluster.on('exit', (worker, code, signal) => {
     heartbeat?.forget(worker);
+    // One that exits without ever having listened failed to start.
+    const listened = listening.delete(worker);
     const remaining = Object.keys(cluster.workers ?? {}).length;
     if (stopping) {
       if (remaining === 0) process.exit(exitCode);
       return;
     }
     const why = signal ?? `code ${code}`;
-    if (!listening.has(worker)) {
+    if (!listened) {
       log.error({ pid: worker.process.pid, exit: why }, 'an api worker failed to start; stopping');
       stop(1);
       return;
