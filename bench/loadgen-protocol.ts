@@ -54,6 +54,8 @@ export interface SqlTask {
   steps: SqlStep[];
   vectorPool: string[];
   seed: number;
+  /** Send every measured latency back too (for rows measured in interleaved slices). */
+  keepLatencies?: boolean;
 }
 
 export type LoadTask = HttpTask | SqlTask;

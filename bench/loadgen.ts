@@ -256,6 +256,7 @@ async function sqlPhase(
   return {
     result: recorder.measurement(elapsed, { non2xx: 0, socket: 0, sql: failed }, {}),
     firstError,
+    latencies: record && task.keepLatencies ? recorder.all() : undefined,
   };
 }
 

@@ -253,8 +253,9 @@ async function main(opts: BenchOptions): Promise<void> {
         'bypasses row-level security and may read only collections, so both routes return the same ' +
         'collection and the same JSON. The raw SQL row (`BEGIN; ' +
         'SELECT ...; COMMIT` as `quiver_app` from the load generator) shows what the HTTP stack adds. ' +
-        'The pairs of goal rows (tenant context, validation, one tenant vs the steady-state mix of ' +
-        'tenants) are measured interleaved: four slices each (twice the usual measured time per ' +
+        'The pairs of goal rows (tenant context, validation, approximate search through the API vs ' +
+        'raw SQL, one tenant vs the steady-state mix of tenants) are measured interleaved: four ' +
+        'slices each (twice the usual measured time per ' +
         'row), in the order A B B A A B B A, latencies pooled.',
       'Search rows send `includeMetadata: false` and no filter. The raw SQL search baseline takes three ' +
         "round trips: the `Db.tenant` set-up statement (role, tenant, tenant status) with `set_config('hnsw.ef_search')` " +

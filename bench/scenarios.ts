@@ -15,7 +15,7 @@ import { ClusteredData } from './dataset';
 import { BenchDatabase, vacuumAnalyze } from './database';
 import { LoadGenerator } from './loadgen-client';
 import { cpuBetween, CpuSnapshot, CpuSources, cpuSnapshot } from './cpu';
-import type { HttpTarget, HttpTask, LoadTask, SqlStep } from './loadgen-protocol';
+import type { HttpTarget, HttpTask, LoadTask, SqlStep, SqlTask } from './loadgen-protocol';
 import type { Profile } from './options';
 import { Rng } from './prng';
 import { sleep } from './server';
@@ -132,36 +132,74 @@ async function httpRow(
 /** Slices per row of an interleaved pair: A B B A A B B A, so a drift in the machine hits both alike. */
 const INTERLEAVED_SLICES = 4;
 
+/** The timing of one slice of an interleaved row. */
+interface SliceTiming {
+  warmupSeconds: number;
+  warmupRequests: number;
+  durationSeconds: number;
+  seedOffset: number;
+  keepLatencies: true;
+}
+
+/** A row as the interleaving sees it: its load task for a slice, and how the pooled result is kept. */
+interface RowPlan {
+  id: string;
+  concurrency: number;
+  via: 'http' | 'sql';
+  task(timing: SliceTiming): LoadTask;
+  push(result: Measurement): Row;
+}
+
+function httpPlan(ctx: BenchContext, spec: HttpRowSpec): RowPlan {
+  return {
+    id: spec.id,
+    concurrency: spec.concurrency,
+    via: 'http',
+    task: (timing) => httpTask(ctx, spec, timing),
+    push: (result) => pushHttpRow(ctx, spec, result),
+  };
+}
+
+function sqlPlan(ctx: BenchContext, spec: SqlRowSpec): RowPlan {
+  return {
+    id: spec.id,
+    concurrency: spec.concurrency,
+    via: 'sql',
+    task: (timing) => sqlTask(ctx, spec, timing),
+    push: (result) => pushSqlRow(ctx, spec, result),
+  };
+}
+
 /**
- * Two rows whose DIFFERENCE is the result (an overhead in ms), measured in alternating slices
- * (A B B A A B B A, each half the usual measured time, after one warm-up each) instead of
- * back to back: on a shared machine, other work that comes and goes then weighs on both rows alike
- * rather than on whichever happened to run at the time. Each row's latencies are pooled over its
- * slices before the percentiles are taken; its CPU accounting is the request-weighted mean of its
- * slices'.
+ * Two rows that are compared (an overhead in ms, a ratio of req/s), measured in alternating slices
+ * (A B B A A B B A, each half the usual measured time, after one warm-up each) instead of back to
+ * back: on a shared machine, other work that comes and goes then weighs on both rows alike rather
+ * than on whichever happened to run at the time, and so does the state a previous row left behind
+ * (PostgreSQL's buffer cache after the exact-search row, say). Each row's latencies are pooled over
+ * its slices before the percentiles are taken; its CPU accounting is the request-weighted mean of
+ * its slices'.
  */
-async function interleavedHttpRows(
+async function interleavedRows(
   ctx: BenchContext,
-  specs: readonly [HttpRowSpec, HttpRowSpec],
+  plans: readonly [RowPlan, RowPlan],
   /** Requests sent before each row's first slice, on top of the usual warm-up (none by default). */
   warmupRequests: readonly [number, number] = [0, 0],
 ): Promise<[Row, Row]> {
-  const slices = specs.map(() => [] as Measurement[]);
-  const latencies = specs.map(() => new LatencyRecorder());
+  const slices = plans.map(() => [] as Measurement[]);
+  const latencies = plans.map(() => new LatencyRecorder());
   // Twice the usual measured time per row: their p99s are what is compared.
   const sliceSeconds = (ctx.profile.runSeconds * 2) / INTERLEAVED_SLICES;
   ctx.log(
-    `measuring ${specs[0].id} and ${specs[1].id} interleaved (http, ${specs[0].concurrency} connections, ` +
-      `${INTERLEAVED_SLICES} x ${sliceSeconds} s each)`,
+    `measuring ${plans[0].id} (${plans[0].via}) and ${plans[1].id} (${plans[1].via}) interleaved ` +
+      `(${plans[0].concurrency} connections, ${INTERLEAVED_SLICES} x ${sliceSeconds} s each)`,
   );
   const order = Array.from({ length: INTERLEAVED_SLICES * 2 }, (_, i) =>
     i % 4 === 0 || i % 4 === 3 ? 0 : 1,
   );
   for (const [i, which] of order.entries()) {
-    const spec = specs[which];
     const { latencies: values = [], ...result } = await measure(
       ctx,
-      httpTask(ctx, spec, {
+      plans[which].task({
         // The first slice of each row warms up; the later ones reuse a warm server.
         warmupSeconds: i < 2 ? ctx.profile.warmupSeconds : 0,
         warmupRequests: i < 2 ? warmupRequests[which] : 0,
@@ -173,8 +211,17 @@ async function interleavedHttpRows(
     slices[which].push(result);
     for (const v of values) latencies[which].record(v);
   }
-  const rows = specs.map((spec, k) => pushHttpRow(ctx, spec, pooled(slices[k], latencies[k])));
+  const rows = plans.map((plan, k) => plan.push(pooled(slices[k], latencies[k])));
   return [rows[0], rows[1]];
+}
+
+/** interleavedRows for two HTTP rows. */
+function interleavedHttpRows(
+  ctx: BenchContext,
+  specs: readonly [HttpRowSpec, HttpRowSpec],
+  warmupRequests: readonly [number, number] = [0, 0],
+): Promise<[Row, Row]> {
+  return interleavedRows(ctx, [httpPlan(ctx, specs[0]), httpPlan(ctx, specs[1])], warmupRequests);
 }
 
 /** One measurement from the slices of an interleaved row. */
@@ -221,22 +268,31 @@ function pooledCpu(slices: Measurement[]): CpuUsage | null {
   };
 }
 
-async function sqlRow(
+type SqlRowSpec = RowSpec & { steps: SqlStep[]; vectorPool: string[] };
+
+/** The load-generator task of a raw SQL row; `timing` overrides the profile's warm-up and duration. */
+function sqlTask(
   ctx: BenchContext,
-  spec: RowSpec & { steps: SqlStep[]; vectorPool: string[] },
-): Promise<Row> {
-  ctx.log(`measuring ${spec.id} (raw SQL, ${spec.concurrency} connections)`);
-  const result = await measure(ctx, {
+  spec: SqlRowSpec,
+  timing: Partial<Pick<SqlTask, 'warmupSeconds' | 'durationSeconds' | 'keepLatencies'>> & {
+    seedOffset?: number;
+  } = {},
+): SqlTask {
+  return {
     kind: 'sql',
     label: spec.id,
     connectionString: ctx.db.appUrl,
     concurrency: spec.concurrency,
-    warmupSeconds: ctx.profile.warmupSeconds,
-    durationSeconds: ctx.profile.runSeconds,
+    warmupSeconds: timing.warmupSeconds ?? ctx.profile.warmupSeconds,
+    durationSeconds: timing.durationSeconds ?? ctx.profile.runSeconds,
     steps: spec.steps,
     vectorPool: spec.vectorPool,
-    seed: ctx.profile.seed + ctx.rows.length,
-  });
+    seed: ctx.profile.seed + ctx.rows.length + (timing.seedOffset ?? 0),
+    keepLatencies: timing.keepLatencies,
+  };
+}
+
+function pushSqlRow(ctx: BenchContext, spec: SqlRowSpec, result: Measurement): Row {
   return pushRow(ctx, {
     ...spec,
     status: 'measured',
@@ -245,6 +301,11 @@ async function sqlRow(
     result,
     baselines: [],
   });
+}
+
+async function sqlRow(ctx: BenchContext, spec: SqlRowSpec): Promise<Row> {
+  ctx.log(`measuring ${spec.id} (raw SQL, ${spec.concurrency} connections)`);
+  return pushSqlRow(ctx, spec, await measure(ctx, sqlTask(ctx, spec)));
 }
 
 function pushRow(ctx: BenchContext, row: Row): Row {
@@ -770,15 +831,6 @@ export async function vectorSearch(ctx: BenchContext, main: Tenant): Promise<Sea
 
   for (const s of settings) {
     const efText = s.ef ? `efSearch ${s.ef}` : `default ef_search (${DEFAULT_EF_SEARCH})`;
-    const api = await httpRow(ctx, {
-      id: `search-approx${s.suffix}`,
-      group: 'vector search',
-      label: `POST /search, mode approximate${s.ef ? `, efSearch ${s.ef}` : ''}`,
-      description: `HNSW search through the API, ${efText}; ${where}.`,
-      concurrency: c,
-      targets: [target],
-      bodies: bodiesFor('approximate', s.ef),
-    });
     const setup = `BEGIN; ${tenantSetupSql(main.id, 'active')}, set_config('hnsw.ef_search', '${s.efValue}', true)`;
     const query = searchSql(
       {
@@ -792,21 +844,36 @@ export async function vectorSearch(ctx: BenchContext, main: Tenant): Promise<Sea
       false,
       false,
     );
-    const sql = await sqlRow(ctx, {
-      id: `search-approx${s.suffix}-sql`,
-      group: 'vector search',
-      label: `raw SQL approximate search${s.ef ? `, ef_search ${s.ef}` : ''}`,
-      description:
-        `The SQL of searchSql() from the load-generator process as ${APP_ROLE}, in a transaction set up like ` +
-        `Db.tenant (role, tenant, tenant status; ef_search in the same statement): 3 round trips. ${where}.`,
-      concurrency: c,
-      steps: [
-        { text: setup },
-        { text: query, params: [{ fromVectorPool: true }, main.id, TOP_K] },
-        { text: 'COMMIT' },
-      ],
-      vectorPool: literals,
-    });
+    // Interleaved: the first of two back-to-back rows would also pay for warming PostgreSQL's
+    // buffer cache after the exact row (the 100k set's heap and HNSW index outgrow the default
+    // 128 MB shared_buffers).
+    const [api, sql] = await interleavedRows(ctx, [
+      httpPlan(ctx, {
+        id: `search-approx${s.suffix}`,
+        group: 'vector search',
+        label: `POST /search, mode approximate${s.ef ? `, efSearch ${s.ef}` : ''}`,
+        description: `HNSW search through the API, ${efText}; ${where}. Measured interleaved with the raw SQL row.`,
+        concurrency: c,
+        targets: [target],
+        bodies: bodiesFor('approximate', s.ef),
+      }),
+      sqlPlan(ctx, {
+        id: `search-approx${s.suffix}-sql`,
+        group: 'vector search',
+        label: `raw SQL approximate search${s.ef ? `, ef_search ${s.ef}` : ''}`,
+        description:
+          `The SQL of searchSql() from the load-generator process as ${APP_ROLE}, in a transaction set up like ` +
+          `Db.tenant (role, tenant, tenant status; ef_search in the same statement): 3 round trips. ${where}. ` +
+          'Measured interleaved with the API row.',
+        concurrency: c,
+        steps: [
+          { text: setup },
+          { text: query, params: [{ fromVectorPool: true }, main.id, TOP_K] },
+          { text: 'COMMIT' },
+        ],
+        vectorPool: literals,
+      }),
+    ]);
     const speedup = compare(api, exact, 'exact');
     const vsSql = compare(api, sql, 'raw SQL');
     goal(
