@@ -212,7 +212,7 @@ async function main(opts: BenchOptions): Promise<void> {
     await bare(ctx);
     await tenantContext(ctx, main);
     await validation(ctx);
-    await rateLimiting(ctx);
+    await rateLimiting(ctx, opts.clusterProcesses <= 1);
     if (opts.clusterProcesses > 1) {
       // The same rows on a second server of the same code with API_PROCESSES workers sharing one
       // port (and Redis); the first server idles meanwhile.
@@ -229,12 +229,15 @@ async function main(opts: BenchOptions): Promise<void> {
         processes: n,
       });
       try {
-        await rateLimiting({
-          ...ctx,
-          api: new ApiClient(clusterSrv.origin, platformToken),
-          cpu: { ...ctx.cpu, serverPid: clusterSrv.pid },
-          serverProcesses: n,
-        });
+        await rateLimiting(
+          {
+            ...ctx,
+            api: new ApiClient(clusterSrv.origin, platformToken),
+            cpu: { ...ctx.cpu, serverPid: clusterSrv.pid },
+            serverProcesses: n,
+          },
+          true,
+        );
       } finally {
         await clusterSrv.stop();
         log('second server stopped');

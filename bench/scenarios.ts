@@ -517,7 +517,15 @@ async function allowlistedTenant(api: ApiClient, slug: string): Promise<Tenant> 
  *   log admits exactly the limit in every second of sustained overload, so the 2xx count should be
  *   limit x measured seconds (goal: within 1%), and the rest 429.
  */
-export async function rateLimiting(ctx: BenchContext): Promise<void> {
+export async function rateLimiting(
+  ctx: BenchContext,
+  /**
+   * Whether this server's throughput row carries the 12,000 req/s goal. The goal asks for the
+   * sustained rate on this machine with the number of processes said, so it sits on the last server
+   * measured: the cluster server when there is one, its 1-process row then being a reported figure.
+   */
+  throughputGoal: boolean,
+): Promise<void> {
   const n = ctx.serverProcesses;
   // Rows and goals of a cluster server are told apart by suffix and label.
   const sfx = n > 1 ? `-${n}p` : '';
@@ -540,19 +548,21 @@ export async function rateLimiting(ctx: BenchContext): Promise<void> {
     bodies: [],
   });
   if (bareRow) compare(throughput, bareRow, n > 1 ? `bare, ${n} processes` : 'bare');
-  goal(
-    ctx,
-    {
-      id: `rate-limiting-goal${sfx}`,
-      description:
-        'Requests/s one tenant sustains through the full guard stack with Redis rate limiting, ' +
-        (n > 1 ? `${n} api processes (API_PROCESSES=${n})` : '1 api process'),
-      target: '>= 12,000 req/s',
-      value: throughput.result?.requestsPerSecond ?? null,
-      unit: 'req/s',
-    },
-    (v) => v >= 12_000,
-  );
+  if (throughputGoal) {
+    goal(
+      ctx,
+      {
+        id: 'rate-limiting-goal',
+        description:
+          'Requests/s one tenant sustains through the full guard stack with Redis rate limiting, ' +
+          (n > 1 ? `${n} api processes (API_PROCESSES=${n})` : '1 api process'),
+        target: '>= 12,000 req/s',
+        value: throughput.result?.requestsPerSecond ?? null,
+        unit: 'req/s',
+      },
+      (v) => v >= 12_000,
+    );
+  }
 
   const limited = await allowlistedTenant(ctx.api, `bench-rate-limited${sfx}`);
   // Only the read class is limited; the tenant-wide rules stay out of reach.
