@@ -150,25 +150,30 @@ interface RowPlan {
   push(result: Measurement): Row;
 }
 
-function httpPlan(ctx: BenchContext, spec: HttpRowSpec): RowPlan {
-  return {
-    id: spec.id,
-    concurrency: spec.concurrency,
-    via: 'http',
-    task: (timing) => httpTask(ctx, spec, timing),
-    push: (result) => pushHttpRow(ctx, spec, result),
-  };
+function plan(
+  spec: RowSpec,
+  via: RowPlan['via'],
+  task: RowPlan['task'],
+  push: RowPlan['push'],
+): RowPlan {
+  return { id: spec.id, concurrency: spec.concurrency, via, task, push };
 }
 
-function sqlPlan(ctx: BenchContext, spec: SqlRowSpec): RowPlan {
-  return {
-    id: spec.id,
-    concurrency: spec.concurrency,
-    via: 'sql',
-    task: (timing) => sqlTask(ctx, spec, timing),
-    push: (result) => pushSqlRow(ctx, spec, result),
-  };
-}
+const httpPlan = (ctx: BenchContext, spec: HttpRowSpec): RowPlan =>
+  plan(
+    spec,
+    'http',
+    (timing) => httpTask(ctx, spec, timing),
+    (result) => pushHttpRow(ctx, spec, result),
+  );
+
+const sqlPlan = (ctx: BenchContext, spec: SqlRowSpec): RowPlan =>
+  plan(
+    spec,
+    'sql',
+    (timing) => sqlTask(ctx, spec, timing),
+    (result) => pushSqlRow(ctx, spec, result),
+  );
 
 /**
  * Two rows that are compared (an overhead in ms, a ratio of req/s), measured in alternating slices
