@@ -77,3 +77,37 @@ async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promis
     await client.end();
   }
 }
+
+/** How a collection's data sits against PostgreSQL's buffer cache: what the search rows depend on. */
+export interface CollectionStorage {
+  /** shared_buffers, in bytes. */
+  sharedBuffersBytes: number;
+  /** The collection's partition (heap and TOAST). */
+  heapBytes: number;
+  /** Its HNSW index(es). */
+  hnswBytes: number;
+}
+
+export async function collectionStorage(
+  db: BenchDatabase,
+  collectionId: string,
+): Promise<CollectionStorage> {
+  return withClient(databaseUrl(db.adminUrl, db.name), async (c) => {
+    // The partition holding the collection's rows, found by a row's tableoid rather than by name.
+    const res = await c.query<{ shared: string; heap: string | null; hnsw: string | null }>(
+      `WITH part AS (SELECT tableoid AS oid FROM vectors WHERE collection_id = $1 LIMIT 1)
+       SELECT (SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers')::text AS shared,
+              (SELECT pg_table_size(oid) FROM part)::text AS heap,
+              (SELECT sum(pg_relation_size(i.indexrelid)) FROM pg_index i
+                 JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+                WHERE i.indrelid = (SELECT oid FROM part) AND am.amname = 'hnsw')::text AS hnsw`,
+      [collectionId],
+    );
+    const row = res.rows[0];
+    return {
+      sharedBuffersBytes: Number(row?.shared ?? 0),
+      heapBytes: Number(row?.heap ?? 0),
+      hnswBytes: Number(row?.hnsw ?? 0),
+    };
+  });
+}

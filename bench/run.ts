@@ -16,7 +16,13 @@ import { generateSecret } from '@libs/api-key';
 import { envSchema } from '@app/config/config.schema';
 import { ApiClient } from './api-client';
 import { ClusteredData } from './dataset';
-import { benchDatabase, createBenchDatabase, databaseSize, dropBenchDatabase } from './database';
+import {
+  benchDatabase,
+  collectionStorage,
+  createBenchDatabase,
+  databaseSize,
+  dropBenchDatabase,
+} from './database';
 import { LoadGenerator } from './loadgen-client';
 import { BenchOptions, parseOptions, profileFor } from './options';
 import { consoleReport, updateReadme } from './report';
@@ -68,6 +74,10 @@ class Cleanup {
 }
 
 /** The server's pid is kept on disk so a run killed with SIGKILL is cleaned up by the next one. */
+function mib(bytes: number): string {
+  return `${Math.round(bytes / 1048576).toLocaleString('en-US')} MiB`;
+}
+
 function pidFile(database: string): string {
   return path.join(os.tmpdir(), `quiver-bench-${database}.server.pid`);
 }
@@ -245,6 +255,7 @@ async function main(opts: BenchOptions): Promise<void> {
     }
     notBuilt(ctx);
     const search = await vectorSearch(ctx, main);
+    const storage = await collectionStorage(db, main.collection.id);
     const scale = await tenantsAtScale(ctx);
     const dbBytes = await databaseSize(db);
 
@@ -263,8 +274,15 @@ async function main(opts: BenchOptions): Promise<void> {
       'Search rows send `includeMetadata: false` and no filter. The raw SQL search baseline takes three ' +
         "round trips: the `Db.tenant` set-up statement (role, tenant, tenant status) with `set_config('hnsw.ef_search')` " +
         'added to it, the query `searchSql()` builds, `COMMIT`.',
+      `The search collection took ${mib(storage.heapBytes)} of table and ${mib(storage.hnswBytes)} of ` +
+        `HNSW index, against PostgreSQL's shared_buffers of ${mib(storage.sharedBuffersBytes)} on this ` +
+        'machine (its default): ' +
+        (storage.heapBytes + storage.hnswBytes > storage.sharedBuffersBytes
+          ? 'they do not fit together, so searches also read pages from the operating system cache ' +
+            '(see Scaling out on sizing PostgreSQL for the index).'
+          : 'both fit.'),
       'After seeding, the bench runs `VACUUM ANALYZE` (the state autovacuum reaches on its own) so no run ' +
-        `races autovacuum. The database reached ${Math.round(dbBytes / 1048576)} MiB and is dropped at the end.`,
+        `races autovacuum. The database reached ${mib(dbBytes)} and is dropped at the end.`,
       `API keys are cached for \`API_KEY_CACHE_TTL_MS\` (default ${envSchema.shape.API_KEY_CACHE_TTL_MS.parse(undefined) / 1000} s): ` +
         'in the random-tenant mix each key is looked up again once per TTL.',
     );
