@@ -143,37 +143,25 @@ interface SliceTiming {
 
 /** A row as the interleaving sees it: its load task for a slice, and how the pooled result is kept. */
 interface RowPlan {
-  id: string;
-  concurrency: number;
+  spec: RowSpec;
   via: 'http' | 'sql';
   task(timing: SliceTiming): LoadTask;
   push(result: Measurement): Row;
 }
 
-function plan(
-  spec: RowSpec,
-  via: RowPlan['via'],
-  task: RowPlan['task'],
-  push: RowPlan['push'],
-): RowPlan {
-  return { id: spec.id, concurrency: spec.concurrency, via, task, push };
-}
+const httpPlan = (ctx: BenchContext, spec: HttpRowSpec): RowPlan => ({
+  spec,
+  via: 'http',
+  task: (timing) => httpTask(ctx, spec, timing),
+  push: (result) => pushHttpRow(ctx, spec, result),
+});
 
-const httpPlan = (ctx: BenchContext, spec: HttpRowSpec): RowPlan =>
-  plan(
-    spec,
-    'http',
-    (timing) => httpTask(ctx, spec, timing),
-    (result) => pushHttpRow(ctx, spec, result),
-  );
-
-const sqlPlan = (ctx: BenchContext, spec: SqlRowSpec): RowPlan =>
-  plan(
-    spec,
-    'sql',
-    (timing) => sqlTask(ctx, spec, timing),
-    (result) => pushSqlRow(ctx, spec, result),
-  );
+const sqlPlan = (ctx: BenchContext, spec: SqlRowSpec): RowPlan => ({
+  spec,
+  via: 'sql',
+  task: (timing) => sqlTask(ctx, spec, timing),
+  push: (result) => pushSqlRow(ctx, spec, result),
+});
 
 /**
  * Two rows that are compared (an overhead in ms, a ratio of req/s), measured in alternating slices
@@ -195,8 +183,8 @@ async function interleavedRows(
   // Twice the usual measured time per row: their p99s are what is compared.
   const sliceSeconds = (ctx.profile.runSeconds * 2) / INTERLEAVED_SLICES;
   ctx.log(
-    `measuring ${plans[0].id} (${plans[0].via}) and ${plans[1].id} (${plans[1].via}) interleaved ` +
-      `(${plans[0].concurrency} connections, ${INTERLEAVED_SLICES} x ${sliceSeconds} s each)`,
+    `measuring ${plans[0].spec.id} (${plans[0].via}) and ${plans[1].spec.id} (${plans[1].via}) ` +
+      `interleaved (${plans[0].spec.concurrency} connections, ${INTERLEAVED_SLICES} x ${sliceSeconds} s each)`,
   );
   const order = Array.from({ length: INTERLEAVED_SLICES * 2 }, (_, i) =>
     i % 4 === 0 || i % 4 === 3 ? 0 : 1,
