@@ -1,6 +1,6 @@
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { DATABASE_CONNECTION, DatabaseConnection } from '@app/database/database.module';
-import { Db } from '@app/database/db';
+import { Db, PREPARED_PREFIX, statement } from '@app/database/db';
 import { eventually, HttpResponse, startApp, TestApp } from './support/harness';
 import { Seeded, seedTenant, SHARED_NAME } from './support/isolation-fixtures';
 
@@ -228,6 +228,120 @@ describe('pooled connections shared by tenants (DATABASE_POOL_SIZE=3)', () => {
     } finally {
       clients.forEach((c) => c.release());
     }
+  });
+
+  describe('prepared one-message reads', () => {
+    const everything = statement(
+      `SELECT tenant_id::text FROM collections UNION ALL SELECT tenant_id::text FROM vectors
+       UNION ALL SELECT tenant_id::text FROM api_keys UNION ALL SELECT tenant_id::text FROM outbox`,
+    );
+    const byName = statement(
+      'SELECT tenant_id::text, name FROM collections WHERE name = $1',
+      SHARED_NAME,
+    );
+    let pool: Pool;
+    let db: Db;
+    // One connection, so every read below runs on the same backend and its cached plans.
+    beforeEach(() => {
+      pool = new Pool({ ...(poolOf(api) as unknown as { options: object }).options, max: 1 });
+      db = new Db(pool, { preparedStatements: true });
+    });
+    afterEach(() => pool.end());
+
+    async function preparedNames(): Promise<string[]> {
+      const { rows } = await pool.query<{ name: string }>(
+        `SELECT name FROM pg_prepared_statements WHERE name LIKE '${PREPARED_PREFIX}%' ORDER BY name`,
+      );
+      return rows.map((r) => r.name);
+    }
+
+    it("a statement prepared under one tenant answers only the next tenant's rows on the same connection", async () => {
+      for (let i = 0; i < 40; i++) {
+        const who = i % 2 === 0 ? a : b;
+        const [rows, named] = await db.tenantRead<{ tenant_id: string; name?: string }>(who.t.id, [
+          everything,
+          byName,
+        ]);
+        expect(rows.length).toBeGreaterThan(0);
+        expect([...new Set(rows.map((r) => r.tenant_id))]).toEqual([who.t.id]);
+        expect(named).toEqual([{ tenant_id: who.t.id, name: SHARED_NAME }]);
+      }
+      // Really prepared: the set-up and both statements, once each, on the one connection.
+      expect(await preparedNames()).toHaveLength(3);
+    });
+
+    it('refuses a suspended or unknown tenant with the prepared set-up as with the inline one', async () => {
+      const doomed = await api.createTenant('prep-suspended');
+      await db.tenantRead(doomed.id, [everything]);
+      expect((await api.admin('POST', `/tenants/${doomed.id}/suspend`)).status).toBe(200);
+      await expect(db.tenantRead(doomed.id, [everything])).rejects.toMatchObject({
+        code: 'tenant_suspended',
+      });
+      await expect(
+        db.tenantRead('00000000-0000-4000-8000-000000000000', [everything]),
+      ).rejects.toMatchObject({ code: 'tenant_not_found' });
+      await expect(db.tenantRead('not-a-uuid', [everything])).rejects.toMatchObject({
+        code: 'tenant_not_found',
+      });
+    });
+
+    it('a value cannot break out of its literal', async () => {
+      const [rows] = await db.tenantRead(a.t.id, [
+        statement('SELECT name FROM collections WHERE name = $1', "x' OR true --"),
+      ]);
+      expect(rows).toEqual([]);
+      const [names] = await db.tenantRead<{ name: string }>(a.t.id, [
+        statement('SELECT name FROM collections WHERE name = ANY($1::text[])', [
+          SHARED_NAME,
+          '", "x',
+          "' OR true --",
+          'back\\slash',
+        ]),
+      ]);
+      expect(names).toEqual([{ name: SHARED_NAME }]);
+    });
+
+    it('a failing read leaves the connection and its prepared statements in a known state', async () => {
+      const fails = statement('SELECT 1 / $1::int AS x', 0);
+      await expect(db.tenantRead(a.t.id, [fails])).rejects.toMatchObject({ code: '22012' });
+      // Its PREPARE ran before the failure and stays: the next read executes it, no duplicate.
+      const [ok] = await db.tenantRead(a.t.id, [statement('SELECT 1 / $1::int AS x', 1)]);
+      expect(ok).toEqual([{ x: 1 }]);
+      await expect(db.tenantRead(a.t.id, [everything, fails])).rejects.toMatchObject({
+        code: '22012',
+      });
+      const [rows] = await db.tenantRead<{ tenant_id: string }>(b.t.id, [everything]);
+      expect([...new Set(rows.map((r) => r.tenant_id))]).toEqual([b.t.id]);
+      const { rows: state } = await pool.query<Record<string, string>>(
+        `SELECT COALESCE(current_setting('app.tenant_id', true), '') AS tenant, current_user AS role,
+                current_setting('transaction_read_only') AS read_only`,
+      );
+      expect(state[0]).toEqual({ tenant: '', role: 'quiver_app', read_only: 'off' });
+    });
+
+    it('falls back to inline statements when the server loses them behind its back (a pooler)', async () => {
+      const [before] = await db.tenantRead<{ tenant_id: string }>(a.t.id, [everything]);
+      expect(await preparedNames()).toHaveLength(2);
+      // What PgBouncer's server reset, or a transaction-mode pooler handing over another
+      // backend, looks like to this process.
+      await pool.query('DEALLOCATE ALL');
+      const [after] = await db.tenantRead<{ tenant_id: string }>(a.t.id, [everything]);
+      expect(after).toEqual(before);
+      // From then on nothing is prepared any more.
+      await db.tenantRead(b.t.id, [byName]);
+      expect(await preparedNames()).toEqual([]);
+    });
+
+    it('with preparation off, sends every statement inline and prepares nothing', async () => {
+      const inline = new Db(pool, { preparedStatements: false });
+      const [rows, named] = await inline.tenantRead<{ tenant_id: string }>(b.t.id, [
+        everything,
+        byName,
+      ]);
+      expect([...new Set(rows.map((r) => r.tenant_id))]).toEqual([b.t.id]);
+      expect(named).toEqual([{ tenant_id: b.t.id, name: SHARED_NAME }]);
+      expect(await preparedNames()).toEqual([]);
+    });
   });
 
   // One tenant's collection DDL must not make another tenant's request fail: each collection is

@@ -85,6 +85,12 @@ export const envSchema = z.object({
    * first query with 1,000 partitions), so connections are kept much longer than pg's 10 s default.
    */
   DATABASE_IDLE_TIMEOUT_MS: int(0, 86_400_000).default('300000'),
+  /**
+   * Prepare the statements of the one-message tenant reads once per pooled connection (Db.tenantRead).
+   * Turn off behind a pooler that shares server sessions between clients (PgBouncer in transaction
+   * mode); the embedded database never uses them.
+   */
+  DATABASE_PREPARED_STATEMENTS: bool.default('true'),
   MIGRATIONS_RUN: bool.default('false'),
   EMBEDDED_DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: redisUrl.optional(),

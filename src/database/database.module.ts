@@ -60,8 +60,12 @@ function redactUrl(url: string): string {
     { provide: DATABASE_CONNECTION, inject: [AppConfig], useFactory: openDatabase },
     {
       provide: Db,
-      inject: [DATABASE_CONNECTION],
-      useFactory: (c: DatabaseConnection) => new Db(c.pool),
+      inject: [DATABASE_CONNECTION, AppConfig],
+      useFactory: (c: DatabaseConnection, config: AppConfig) =>
+        new Db(c.pool, {
+          // PGlite's one backend outlives the pool's connections, and its statements with it.
+          preparedStatements: config.env.DATABASE_PREPARED_STATEMENTS && !c.embedded,
+        }),
     },
   ],
   exports: [Db, DATABASE_CONNECTION],

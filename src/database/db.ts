@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { escapeLiteral } from 'pg';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { isUuid } from '@app/common/uuid';
 import { TenancyErrorCode, tenancyError } from '@app/tenancy/tenancy.errors';
@@ -49,7 +51,17 @@ class PgTx implements Tx {
  */
 @Injectable()
 export class Db {
-  constructor(private readonly pool: Pool) {}
+  private static readonly logger = new Logger('Db');
+  /** Statements prepared on each pooled connection (by this process), by name. */
+  private readonly prepared = new WeakMap<PoolClient, Set<string>>();
+  private preparing: boolean;
+
+  constructor(
+    private readonly pool: Pool,
+    options: DbOptions = {},
+  ) {
+    this.preparing = options.preparedStatements ?? false;
+  }
 
   /** A tenant-scoped transaction. The tenant's status is read in the same round trip as BEGIN. */
   async tenant<T>(
@@ -79,15 +91,18 @@ export class Db {
    * arrives; on a suspended or deleted tenant the rows are dropped and the usual error thrown
    * (read-only: nothing was changed).
    *
-   * The simple query protocol takes no bind parameters, so each statement must be ONE statement with
-   * every value inlined, and only values that are safe by construction: UUIDs, integers and numbers
-   * the caller formatted, names it validated, or text quoted with `sqlLiteral`. No statement may
-   * control the transaction (BEGIN, COMMIT, ...). Anything carrying user text in bulk (metadata
-   * filters) keeps using `tenant()` with parameters.
+   * The simple query protocol takes no bind parameters, so each statement must be ONE statement.
+   * A `SqlStatement` (`statement()`: text with $1..$n and its values) is prepared once per pooled
+   * connection and then sent as `EXECUTE name(values)`, each value a quoted literal (composeRead):
+   * PostgreSQL parses and plans it once per connection instead of once per request. A plain string
+   * is sent as it is, parsed and planned every time; it must inline only values that are safe by
+   * construction: UUIDs, integers and numbers the caller formatted, names it validated, or text
+   * quoted with `sqlLiteral`. No statement may control the transaction (BEGIN, COMMIT, ...).
+   * Anything carrying user text in bulk (metadata filters) keeps using `tenant()` with parameters.
    */
   async tenantRead<R extends QueryResultRow = Record<string, unknown>>(
     tenantId: string,
-    statements: readonly string[],
+    statements: readonly ReadStatement[],
     options: TenantTxOptions = {},
   ): Promise<R[][]> {
     return (await this.tenantReadWith<R>(tenantId, '', statements, options)).rows;
@@ -98,33 +113,61 @@ export class Db {
    * server to parse and plan), returned as `setup`. They are evaluated after the role and tenant are
    * set in that statement, so row-level security already filters what they read; they must read
    * tables only by explicit ids, and a subquery that sees nothing must be a safe answer (the caller
-   * falls back), never a wrong one.
+   * falls back), never a wrong one. Given as a `SqlStatement` (its $1..$n numbered on their own) the
+   * set-up is prepared like the statements; given as a string it is sent inline.
    */
   async tenantReadWith<R extends QueryResultRow = Record<string, unknown>>(
     tenantId: string,
-    setupColumns: string,
-    statements: readonly string[],
+    setupColumns: string | SqlStatement,
+    statements: readonly ReadStatement[],
     options: TenantTxOptions = {},
   ): Promise<{ setup: Record<string, unknown>; rows: R[][] }> {
     if (!isUuid(tenantId)) throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
     const require = options.require ?? 'active';
     // The status is read even for 'any', as the caller may want it; only the check is skipped.
-    const sql =
-      `${tenantSetupSql(tenantId, 'exists', true)}` +
-      `${setupColumns ? `, ${setupColumns}` : ''}; ${statements.join('; ')}`;
+    let setup: ReadStatement;
+    if (typeof setupColumns !== 'string') {
+      setup = statement(
+        `${ENTER_TENANT_READ}, ${shiftParams(setupColumns.text, 1)}`,
+        tenantId,
+        ...setupColumns.values,
+      );
+    } else if (setupColumns) {
+      setup = `${tenantSetupSql(tenantId, 'exists', true)}, ${setupColumns}`;
+    } else {
+      setup = statement(ENTER_TENANT_READ, tenantId);
+    }
+    const parts = [setup, ...statements];
+    const all = await this.readMessage<R>(parts);
+    const first = all[0][0] as Record<string, unknown>;
+    if (require !== 'any') assertTenantStatus(first.status as string | null | undefined, require);
+    return { setup: first, rows: all.slice(1) };
+  }
+
+  /**
+   * Sends `parts` as one simple-query message on a pooled connection and returns each part's rows.
+   * Prepared statements are remembered per connection; should the server not have the ones this
+   * process thinks it prepared, or have them already (a pooler in transaction mode or one that
+   * resets sessions between clients), preparation is switched off for the process, a warning
+   * logged, and the read sent once more with every statement inline.
+   */
+  private async readMessage<R extends QueryResultRow>(
+    parts: readonly ReadStatement[],
+  ): Promise<R[][]> {
     const client = await this.pool.connect();
     let unusable: Error | undefined;
+    const known = this.preparing ? this.preparedOn(client) : null;
+    const message = composeRead(parts, known);
     try {
       // pg returns one result for a one-statement message, an array otherwise.
-      const results = (await client.query(sql)) as unknown as
+      const results = (await client.query(message.sql)) as unknown as
         QueryResult<R> | Array<QueryResult<R>>;
       const all = Array.isArray(results) ? results : [results];
-      if (all.length !== statements.length + 1) {
+      if (all.length !== message.statements) {
         throw new Error('tenantRead: each statement must be exactly one SQL statement');
       }
-      const setup = all[0].rows[0] as Record<string, unknown>;
-      if (require !== 'any') assertTenantStatus(setup.status as string | null | undefined, require);
-      return { setup, rows: all.slice(1).map((r) => r.rows) };
+      for (const name of message.prepares) known?.add(name);
+      return message.results.map((i) => all[i].rows);
     } catch (err) {
       // A failed statement ends the implicit transaction (rolled back, the rest of the message
       // skipped). Whatever failed, the connection must not go back to the pool inside a transaction:
@@ -132,10 +175,41 @@ export class Db {
       await client.query('ROLLBACK').catch((rollbackErr: Error) => {
         unusable = rollbackErr;
       });
-      throw err;
+      // PREPARE is not undone by a rollback: the ones sent before the failure stay. Ask the server.
+      if (!unusable && known && message.prepares.length > 0) {
+        await this.resync(client, known).catch((syncErr: Error) => {
+          unusable = syncErr;
+        });
+      }
+      if (!(known && message.executes > 0 && isPreparedStatementMismatch(err))) throw err;
+      this.preparing = false;
+      Db.logger.warn(
+        `PostgreSQL did not keep this process's prepared statements (${(err as Error).message}), ` +
+          'as behind a pooler in transaction mode: reads now send every statement inline. Set ' +
+          'DATABASE_PREPARED_STATEMENTS=false to start that way.',
+      );
     } finally {
       client.release(unusable);
     }
+    // Only after a prepared-statement mismatch: once more, inline.
+    return this.readMessage(parts);
+  }
+
+  private preparedOn(client: PoolClient): Set<string> {
+    let names = this.prepared.get(client);
+    if (!names) {
+      names = new Set();
+      this.prepared.set(client, names);
+    }
+    return names;
+  }
+
+  private async resync(client: PoolClient, known: Set<string>): Promise<void> {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT name FROM pg_prepared_statements WHERE name LIKE '${PREPARED_PREFIX}%'`,
+    );
+    known.clear();
+    for (const r of rows) known.add(r.name);
   }
 
   /**
@@ -214,6 +288,127 @@ export class Db {
       client.release(unusable);
     }
   }
+}
+
+export interface DbOptions {
+  /**
+   * Prepare the statements of one-message reads once per pooled connection (DATABASE_PREPARED_STATEMENTS).
+   * Off behind a pooler that does not keep a session per client (PgBouncer in transaction mode) and
+   * with the embedded database, whose one backend outlives the pool's connections.
+   */
+  preparedStatements?: boolean;
+}
+
+/** A parameter value of a `SqlStatement`, sent as a quoted literal the parameter's type reads. */
+export type SqlParam = string | number | boolean | null | readonly string[];
+
+/** One SQL statement with $1..$n placeholders and their values (see `Db.tenantRead`). */
+export interface SqlStatement {
+  readonly text: string;
+  readonly values: readonly SqlParam[];
+}
+
+/** A statement of a one-message read: a `SqlStatement`, or text with every value inlined. */
+export type ReadStatement = string | SqlStatement;
+
+export function statement(text: string, ...values: SqlParam[]): SqlStatement {
+  return { text, values };
+}
+
+/** Names of the statements Db prepares: a prefix, then a digest of the text. */
+export const PREPARED_PREFIX = 'quiver_q_';
+
+/**
+ * Statements one connection may have prepared; past it the rest run inline. Statements are fixed
+ * texts from the code (a few dozen), so only a text that wrongly varies per request gets near it.
+ */
+export const MAX_PREPARED_PER_CONNECTION = 200;
+
+/** Sets the app role, the tenant and a read-only transaction, and answers the tenant's status. */
+const ENTER_TENANT_READ = 'SELECT quiver_enter_tenant($1::uuid, true) AS status';
+
+/** A value as a quoted SQL literal; PostgreSQL reads it with the input function of the parameter's type. */
+export function paramLiteral(v: SqlParam): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'boolean') return v ? "'true'" : "'false'";
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error('SQL parameters must be finite numbers');
+    return `'${v}'`;
+  }
+  if (typeof v === 'string') return escapeLiteral(v);
+  // An array literal: every element double-quoted, with its backslashes and quotes escaped.
+  return escapeLiteral(`{${v.map((e) => `"${e.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`);
+}
+
+/** The statement's text with each $n replaced by the literal of its value. */
+export function inlineStatement(s: SqlStatement): string {
+  return s.text.replace(/\$([0-9]+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= s.values.length) throw new Error(`no value for placeholder $${n}`);
+    return paramLiteral(s.values[i]);
+  });
+}
+
+/** Renumbers $n placeholders to $(n + by). */
+function shiftParams(text: string, by: number): string {
+  return text.replace(/\$([0-9]+)/g, (_, n: string) => `$${Number(n) + by}`);
+}
+
+function preparedName(text: string): string {
+  return PREPARED_PREFIX + createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+export interface ReadMessage {
+  sql: string;
+  /** Statements in the message (each gives one result). */
+  statements: number;
+  /** For each part, the index of its result. */
+  results: number[];
+  /** Statements the message prepares (PREPARE is not transactional: they stay if it fails later). */
+  prepares: string[];
+  /** EXECUTEs of statements prepared earlier or in this message. */
+  executes: number;
+}
+
+/**
+ * One simple-query message for `parts`. With `known` (the names prepared on the connection) each
+ * `SqlStatement` becomes `EXECUTE name(literals)`, preceded by its `PREPARE` the first time; without
+ * it, and past MAX_PREPARED_PER_CONNECTION, its values are inlined. Strings go as they are.
+ */
+export function composeRead(
+  parts: readonly ReadStatement[],
+  known: ReadonlySet<string> | null,
+): ReadMessage {
+  const out: string[] = [];
+  const results: number[] = [];
+  const prepares: string[] = [];
+  let executes = 0;
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      results.push(out.push(part) - 1);
+      continue;
+    }
+    const name = preparedName(part.text);
+    const have = known?.has(name) || prepares.includes(name);
+    if (!known || (!have && known.size + prepares.length >= MAX_PREPARED_PER_CONNECTION)) {
+      results.push(out.push(inlineStatement(part)) - 1);
+      continue;
+    }
+    if (!have) {
+      out.push(`PREPARE ${name} AS ${part.text}`);
+      prepares.push(name);
+    }
+    const args = part.values.length ? `(${part.values.map(paramLiteral).join(', ')})` : '';
+    results.push(out.push(`EXECUTE ${name}${args}`) - 1);
+    executes++;
+  }
+  return { sql: out.join('; '), statements: out.length, results, prepares, executes };
+}
+
+/** 26000: no such prepared statement; 42P05: one of that name exists already. */
+function isPreparedStatementMismatch(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '26000' || code === '42P05';
 }
 
 /**

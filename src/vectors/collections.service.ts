@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config/app-config';
 import { AccessScope, UNRESTRICTED } from '@app/common/context/principal';
-import { Db, sqlLiteral, Tx } from '@app/database/db';
+import { Db, statement, Tx } from '@app/database/db';
 import { lockPartitionDdl } from '@app/database/partition-ddl';
 import { OutboxService } from '@app/events/outbox.service';
 import { QuotasService } from '@app/quotas/quotas.service';
@@ -95,11 +95,13 @@ export class CollectionsService {
 
   /** One round trip (Db.tenantRead): the data plane's most frequent admin read. */
   async list(tenantId: string, scope: AccessScope = UNRESTRICTED): Promise<CollectionView[]> {
-    const only = scope.collections
-      ? ` WHERE name = ANY(ARRAY[${scope.collections.map((n) => sqlLiteral(n)).join(', ')}]::text[])`
-      : '';
     const [rows] = await this.db.tenantRead<CollectionRow>(tenantId, [
-      `SELECT ${COLUMNS} FROM collections${only} ORDER BY name`,
+      scope.collections
+        ? statement(
+            `SELECT ${COLUMNS} FROM collections WHERE name = ANY($1::text[]) ORDER BY name`,
+            scope.collections,
+          )
+        : statement(`SELECT ${COLUMNS} FROM collections ORDER BY name`),
     ]);
     return rows.map((r) => toView(r));
   }

@@ -26,7 +26,10 @@ describe('oneTripStatements', () => {
     expect(search).toContain(`'[0.500000000,-1.00000001e-7,3]'::vector`);
     expect(search).toContain(`tenant_id = '${TENANT}'`);
     expect(search).toContain('LIMIT 7');
-    expect(setup).toBe(`quiver_search_setup('${collection.id}', NULL, 100, 7) AS present`);
+    expect(setup).toEqual({
+      text: 'quiver_search_setup($1::uuid, $2::int, $3::int, $4::int) AS present',
+      values: [collection.id, null, 100, 7],
+    });
   });
 
   it('takes the request efSearch when given', () => {
@@ -36,7 +39,7 @@ describe('oneTripStatements', () => {
       { sql, vector: [1, 0, 0], topK: 10, efSearch: 250 },
       100,
     );
-    expect(setup).toBe(`quiver_search_setup('${collection.id}', 250, 100, 10) AS present`);
+    expect(setup.values).toEqual([collection.id, 250, 100, 10]);
   });
 
   it('refuses anything that is not safe to inline', () => {
@@ -44,6 +47,9 @@ describe('oneTripStatements', () => {
     expect(() => oneTripStatements("x' OR true --", collection, q, 100)).toThrow();
     expect(() => oneTripStatements(TENANT, { ...collection, id: 'nope' }, q, 100)).toThrow();
     expect(() => oneTripStatements(TENANT, collection, { ...q, topK: 1.5 }, 100)).toThrow();
+    expect(() =>
+      oneTripStatements(TENANT, collection, { ...q, efSearch: Number.NaN }, 100),
+    ).toThrow();
     expect(() =>
       oneTripStatements(TENANT, collection, { ...q, vector: [NaN, 0, 0] }, 100),
     ).toThrow();

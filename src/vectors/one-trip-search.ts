@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@app/config/app-config';
-import { Db, sqlLiteral } from '@app/database/db';
+import { Db, type SqlStatement, statement } from '@app/database/db';
 import { isUuid } from '@app/common/uuid';
 import { CollectionCache } from './collection-cache';
 import { COLLECTION_ROW_COLUMNS, type CollectionRow } from './collections.service';
@@ -31,17 +31,20 @@ function int(n: number, what: string): string {
 }
 
 /**
- * An unfiltered search in one message (Db.tenantReadWith): a set-up column setting the HNSW parameters
+ * An unfiltered search in one message (Db.tenantReadWith): set-up columns setting the HNSW parameters
  * and checking that the remembered collection still exists (by id; if RLS hid it the answer is a
- * safe "gone", and the caller looks it up afresh), then the search itself. Every value is inlined
- * and is safe by construction: UUIDs (checked), integers, and the query vector's finite numbers.
+ * safe "gone", and the caller looks it up afresh), then the search itself. The set-up is a prepared
+ * statement; the search is sent inline, planned for each request, so PostgreSQL prunes the vectors
+ * table to the collection's partition while planning (a generic plan would cover, and lock, every
+ * partition). Its values are safe by construction: UUIDs (checked), integers, and the query
+ * vector's finite numbers.
  */
 export function oneTripStatements(
   tenantId: string,
   c: CollectionRow,
   q: OneTripQuery,
   defaultEfSearch: number,
-): [string, string] {
+): [SqlStatement, string] {
   if (!isUuid(tenantId) || !isUuid(c.id)) throw new Error('tenant and collection ids are UUIDs');
   const literal = toVectorLiteral(q.vector);
   if (!NUMERIC_VECTOR.test(literal)) throw new Error('the query vector must be numbers only');
@@ -49,10 +52,13 @@ export function oneTripStatements(
   // quiver_search_setup (migration SearchSetupFunction): sets hnsw.ef_search (the request's, else
   // the tenant's setting, else the default; at least topK, at most 1,000) and answers whether the
   // collection is still visible, with plans cached per connection.
-  const ef = q.efSearch === undefined ? 'NULL' : int(q.efSearch, 'efSearch');
-  const setup =
-    `quiver_search_setup('${c.id}', ${ef}, ${int(defaultEfSearch, 'HNSW_EF_SEARCH')}, ${topK}) ` +
-    'AS present';
+  const setup = statement(
+    'quiver_search_setup($1::uuid, $2::int, $3::int, $4::int) AS present',
+    c.id,
+    q.efSearch === undefined ? null : Number(int(q.efSearch, 'efSearch')),
+    Number(int(defaultEfSearch, 'HNSW_EF_SEARCH')),
+    q.topK,
+  );
   const values: Record<string, string> = { 1: `'${literal}'`, 2: `'${tenantId}'`, 3: topK };
   const search = q.sql.replace(/\$([0-9]+)/g, (_, n: string) => {
     const v = values[n];
@@ -94,7 +100,7 @@ export class OneTripSearch {
   async lookup(tenantId: string, name: string): Promise<CollectionRow | undefined> {
     if (!COLLECTION_NAME_RE.test(name)) return undefined;
     const [rows] = await this.db.tenantRead<CollectionRow>(tenantId, [
-      `SELECT ${COLLECTION_ROW_COLUMNS} FROM collections WHERE name = ${sqlLiteral(name)}`,
+      statement(`SELECT ${COLLECTION_ROW_COLUMNS} FROM collections WHERE name = $1`, name),
     ]);
     const row = rows[0];
     if (row) this.cache.set(row);
