@@ -354,8 +354,18 @@ function shiftParams(text: string, by: number): string {
   return text.replace(/\$([0-9]+)/g, (_, n: string) => `$${Number(n) + by}`);
 }
 
+/** Names by text, so a hot read does not hash its texts on every request. */
+const preparedNames = new Map<string, string>();
+
 function preparedName(text: string): string {
-  return PREPARED_PREFIX + createHash('sha256').update(text).digest('hex').slice(0, 32);
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = PREPARED_PREFIX + createHash('sha256').update(text).digest('hex').slice(0, 32);
+    // The texts are the code's own few; a text that wrongly varied must not grow this for ever.
+    if (preparedNames.size >= 1000) preparedNames.clear();
+    preparedNames.set(text, name);
+  }
+  return name;
 }
 
 export interface ReadMessage {
