@@ -12,6 +12,23 @@ describe('IP allowlist', () => {
     expect(list.allows('11.0.0.1')).toBe(false);
   });
 
+  it('answers each address on its own when asked again, past its memory of answers too', () => {
+    const list = IpAllowlist.compile(['10.0.0.0/8']);
+    for (let round = 0; round < 3; round++) {
+      expect(list.allows('10.0.0.1')).toBe(true);
+      expect(list.allows('11.0.0.1')).toBe(false);
+      expect(list.allows('not an address')).toBe(false);
+      expect(list.allows('')).toBe(false);
+      expect(list.allows(' 10.0.0.2 ')).toBe(true);
+    }
+    // More distinct addresses than it remembers: the answers stay right after it forgets.
+    for (let i = 0; i < 3000; i++) {
+      const a = `${i % 2 === 0 ? 10 : 12}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      expect(list.allows(a)).toBe(i % 2 === 0);
+    }
+    expect(list.allows('11.0.0.1')).toBe(false);
+  });
+
   it('treats IPv4-mapped IPv6 as the IPv4 address it carries, both ways', () => {
     expect(IpAllowlist.compile(['10.0.0.0/8']).allows('::ffff:10.1.2.3')).toBe(true);
     expect(IpAllowlist.compile(['::ffff:10.0.0.0/104']).allows('10.1.2.3')).toBe(true);

@@ -47,6 +47,14 @@ export function parseEntry(
 
 /** A compiled allowlist: parse once (when a key or the settings are loaded), match per request. */
 export class IpAllowlist {
+  /**
+   * Answers by address text: a client sends many requests from one address, and parsing it is most
+   * of what a check costs. The ranges never change, so an answer never goes stale; the map is
+   * emptied when it reaches MEMO_SIZE addresses.
+   */
+  private readonly answers = new Map<string, boolean>();
+  private static readonly MEMO_SIZE = 1024;
+
   private constructor(private readonly ranges: readonly Range[]) {}
 
   /** Entries were validated when saved; anything unparseable here is skipped, never widened. */
@@ -60,11 +68,16 @@ export class IpAllowlist {
   }
 
   allows(address: string): boolean {
-    const addr = normaliseAddress(address);
-    if (!addr) return false;
-    return this.ranges.some(
-      ([base, bits]) => base.kind() === addr.kind() && addr.match(base, bits),
-    );
+    let allowed = this.answers.get(address);
+    if (allowed === undefined) {
+      const addr = normaliseAddress(address);
+      allowed =
+        addr !== undefined &&
+        this.ranges.some(([base, bits]) => base.kind() === addr.kind() && addr.match(base, bits));
+      if (this.answers.size >= IpAllowlist.MEMO_SIZE) this.answers.clear();
+      this.answers.set(address, allowed);
+    }
+    return allowed;
   }
 }
 
