@@ -73,11 +73,11 @@ class Cleanup {
   }
 }
 
-/** The server's pid is kept on disk so a run killed with SIGKILL is cleaned up by the next one. */
 function mib(bytes: number): string {
   return `${Math.round(bytes / 1048576).toLocaleString('en-US')} MiB`;
 }
 
+/** The server's pid is kept on disk so a run killed with SIGKILL is cleaned up by the next one. */
 function pidFile(database: string): string {
   return path.join(os.tmpdir(), `quiver-bench-${database}.server.pid`);
 }
