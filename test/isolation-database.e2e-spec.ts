@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import { hashSecret } from '@libs/api-key';
-import { APP_ROLE, Db } from '@app/database/db';
+import { APP_ROLE, Db, statement } from '@app/database/db';
 import { TENANT_OWNED_TABLES } from '@app/tenancy/tenant-purger';
 import { appRoleClient, ownerClient, startApp, TestApp } from './support/harness';
 import {
@@ -616,10 +616,14 @@ describe('cross-tenant isolation in the database', () => {
       ef: number | null,
       topK: number,
     ): Promise<{ present: unknown; ef: string }> {
-      const collection = collectionId === null ? 'NULL' : `'${collectionId}'`;
       const { setup: row, rows } = await db.tenantReadWith<{ ef: string }>(
         tenantId,
-        `quiver_search_setup(${collection}, ${ef ?? 'NULL'}, 100, ${topK}) AS present`,
+        statement(
+          'quiver_search_setup($1::uuid, $2::int, 100, $3::int) AS present',
+          collectionId,
+          ef,
+          topK,
+        ),
         [`SELECT current_setting('hnsw.ef_search') AS ef`],
       );
       return { present: row.present, ef: rows[0][0].ef };

@@ -105,7 +105,7 @@ export class Db {
     statements: readonly ReadStatement[],
     options: TenantTxOptions = {},
   ): Promise<R[][]> {
-    return (await this.tenantReadWith<R>(tenantId, '', statements, options)).rows;
+    return (await this.tenantReadWith<R>(tenantId, null, statements, options)).rows;
   }
 
   /**
@@ -113,30 +113,25 @@ export class Db {
    * server to parse and plan), returned as `setup`. They are evaluated after the role and tenant are
    * set in that statement, so row-level security already filters what they read; they must read
    * tables only by explicit ids, and a subquery that sees nothing must be a safe answer (the caller
-   * falls back), never a wrong one. Given as a `SqlStatement` (its $1..$n numbered on their own) the
-   * set-up is prepared like the statements; given as a string it is sent inline.
+   * falls back), never a wrong one. Their $1..$n are numbered on their own; the set-up is prepared
+   * like the statements.
    */
   async tenantReadWith<R extends QueryResultRow = Record<string, unknown>>(
     tenantId: string,
-    setupColumns: string | SqlStatement,
+    setupColumns: SqlStatement | null,
     statements: readonly ReadStatement[],
     options: TenantTxOptions = {},
   ): Promise<{ setup: Record<string, unknown>; rows: R[][] }> {
     if (!isUuid(tenantId)) throw tenancyError(TenancyErrorCode.TenantNotFound, 'No such tenant.');
     const require = options.require ?? 'active';
     // The status is read even for 'any', as the caller may want it; only the check is skipped.
-    let setup: ReadStatement;
-    if (typeof setupColumns !== 'string') {
-      setup = statement(
-        `${ENTER_TENANT_READ}, ${shiftParams(setupColumns.text, 1)}`,
-        tenantId,
-        ...setupColumns.values,
-      );
-    } else if (setupColumns) {
-      setup = `${tenantSetupSql(tenantId, 'exists', true)}, ${setupColumns}`;
-    } else {
-      setup = statement(ENTER_TENANT_READ, tenantId);
-    }
+    const setup = setupColumns
+      ? statement(
+          `${ENTER_TENANT_READ}, ${shiftParams(setupColumns.text, 1)}`,
+          tenantId,
+          ...setupColumns.values,
+        )
+      : statement(ENTER_TENANT_READ, tenantId);
     const parts = [setup, ...statements];
     const all = await this.readMessage<R>(parts);
     const first = all[0][0] as Record<string, unknown>;
@@ -422,21 +417,17 @@ function isPreparedStatementMismatch(err: unknown): boolean {
 }
 
 /**
- * The statement that enters a tenant: the app role and app.tenant_id, both transaction-local, a
- * read-only transaction when `readOnly`, and (unless `require` is 'any') the tenant's status as
- * column `status`: one call of quiver_enter_tenant(id, read_only) (migration EnterTenantInOneCall),
- * a plpgsql function whose plan each connection caches. The id is inlined, so it must be a UUID.
- * Exported for the bench's raw SQL baselines, which must send what the API sends.
+ * The statement that enters a tenant for a read-write transaction (`Db.tenant`): the app role and
+ * app.tenant_id, both transaction-local, and (unless `require` is 'any') the tenant's status as
+ * column `status`: one call of quiver_enter_tenant(id, false) (migration EnterTenantInOneCall), a
+ * plpgsql function whose plan each connection caches. The one-message reads use its prepared
+ * read-only twin, ENTER_TENANT_READ. The id is inlined, so it must be a UUID. Exported for the
+ * bench's raw SQL baselines, which must send what the API sends.
  */
-export function tenantSetupSql(
-  tenantId: string,
-  require: TenantRequirement,
-  readOnly = false,
-): string {
+export function tenantSetupSql(tenantId: string, require: TenantRequirement): string {
   if (!isUuid(tenantId)) throw new Error('tenantSetupSql: the tenant id must be a UUID');
-  if (require !== 'any') return `SELECT quiver_enter_tenant('${tenantId}', ${readOnly}) AS status`;
-  const readOnlySql = readOnly ? `, set_config('transaction_read_only', 'on', true)` : '';
-  return `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)${readOnlySql}`;
+  if (require !== 'any') return `SELECT quiver_enter_tenant('${tenantId}', false) AS status`;
+  return `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`;
 }
 
 function assertTenantStatus(status: string | null | undefined, require: TenantRequirement): void {
