@@ -82,15 +82,18 @@ describe('CoalescingRedis', () => {
     expect(counts.single + counts.batches.length).toBe(50);
   });
 
-  it('commands issued from I/O callbacks of the same turn share the write', async () => {
+  it('commands issued from separate callbacks of the same turn share the write', async () => {
     const redis = client(await ready(new CoalescingRedis(REDIS_URL, options)));
     const key = `${PREFIX}callbacks`;
     const counts = countWrites(redis);
-    // Two timers due together run in one timers phase, before the setImmediate that uncorks.
+    // Two immediates queued together run in one check phase; the setImmediate that uncorks is queued
+    // by the first command, so it runs in the next turn, after both. (Two timers were not reliable:
+    // each takes the loop's time afresh when set, so the second can fall due a millisecond later,
+    // in a later turn.)
     const fired = [1, 2].map(
       () =>
         new Promise<number>((resolve, reject) => {
-          setTimeout(() => void redis.incr(key).then(resolve, reject), 5);
+          setImmediate(() => void redis.incr(key).then(resolve, reject));
         }),
     );
     expect((await Promise.all(fired)).sort()).toEqual([1, 2]);
