@@ -7,18 +7,41 @@ export interface ProblemSpec {
 /**
  * The one exception type modules throw. `code` is stable and documented; clients branch on it.
  * `extra` carries machine-readable members (RFC 9457 extension members) and must never hold secrets.
+ *
+ * A client error (status below 500) records no stack trace: it is an answer, not a fault, nothing
+ * logs its stack, and capturing one cost more than the rest of a 429 (a flood of refused requests
+ * is exactly when refusing must stay cheap). A server error keeps its stack.
  */
 export class AppException extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly extra: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
   constructor(
-    readonly code: string,
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
+    code: string,
+    status: number,
+    title: string,
+    detail: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
   ) {
-    super(detail);
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(detail);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'AppException';
+    this.code = code;
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.extra = extra;
+    this.headers = headers;
   }
 }
 
