@@ -25,7 +25,7 @@ describe('oneTripStatements', () => {
     expect(search).not.toMatch(/\$\d/);
     expect(search).toContain(`'[0.500000000,-1.00000001e-7,3]'::vector`);
     expect(search).toContain(`tenant_id = '${TENANT}'`);
-    expect(search).toContain('LIMIT 7');
+    expect(search).toContain("LIMIT '7'");
     expect(setup).toEqual({
       text: 'quiver_search_setup($1::uuid, $2::int, $3::int, $4::int) AS present',
       values: [collection.id, null, 100, 7],

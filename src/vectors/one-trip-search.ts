@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@app/config/app-config';
-import { Db, type SqlStatement, statement } from '@app/database/db';
+import { Db, type SqlStatement, inlineStatement, statement } from '@app/database/db';
 import { isUuid } from '@app/common/uuid';
 import { CollectionCache } from './collection-cache';
 import { COLLECTION_ROW_COLUMNS, type CollectionRow } from './collections.service';
@@ -25,9 +25,9 @@ export interface OneTripQuery {
 
 const NUMERIC_VECTOR = /^\[[0-9eE+\-.,]*\]$/;
 
-function int(n: number, what: string): string {
+function integer(n: number, what: string): number {
   if (!Number.isSafeInteger(n)) throw new Error(`${what} must be an integer`);
-  return String(n);
+  return n;
 }
 
 /**
@@ -36,8 +36,8 @@ function int(n: number, what: string): string {
  * safe "gone", and the caller looks it up afresh), then the search itself. The set-up is a prepared
  * statement; the search is sent inline, planned for each request, so PostgreSQL prunes the vectors
  * table to the collection's partition while planning (a generic plan would cover, and lock, every
- * partition). Its values are safe by construction: UUIDs (checked), integers, and the query
- * vector's finite numbers.
+ * partition). Its values go in as quoted literals (inlineStatement), and are safe by construction
+ * besides: UUIDs (checked), integers, and the query vector's finite numbers.
  */
 export function oneTripStatements(
   tenantId: string,
@@ -48,23 +48,18 @@ export function oneTripStatements(
   if (!isUuid(tenantId) || !isUuid(c.id)) throw new Error('tenant and collection ids are UUIDs');
   const literal = toVectorLiteral(q.vector);
   if (!NUMERIC_VECTOR.test(literal)) throw new Error('the query vector must be numbers only');
-  const topK = int(q.topK, 'topK');
+  const topK = integer(q.topK, 'topK');
   // quiver_search_setup (migration SearchSetupFunction): sets hnsw.ef_search (the request's, else
   // the tenant's setting, else the default; at least topK, at most 1,000) and answers whether the
   // collection is still visible, with plans cached per connection.
   const setup = statement(
     'quiver_search_setup($1::uuid, $2::int, $3::int, $4::int) AS present',
     c.id,
-    q.efSearch === undefined ? null : Number(int(q.efSearch, 'efSearch')),
-    Number(int(defaultEfSearch, 'HNSW_EF_SEARCH')),
-    q.topK,
+    q.efSearch === undefined ? null : integer(q.efSearch, 'efSearch'),
+    integer(defaultEfSearch, 'HNSW_EF_SEARCH'),
+    topK,
   );
-  const values: Record<string, string> = { 1: `'${literal}'`, 2: `'${tenantId}'`, 3: topK };
-  const search = q.sql.replace(/\$([0-9]+)/g, (_, n: string) => {
-    const v = values[n];
-    if (v === undefined) throw new Error(`unexpected placeholder $${n}`);
-    return v;
-  });
+  const search = inlineStatement(statement(q.sql, literal, tenantId, topK));
   return [setup, search];
 }
 
