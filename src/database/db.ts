@@ -330,9 +330,18 @@ export function paramLiteral(v: SqlParam): string {
     if (!Number.isFinite(v)) throw new Error('SQL parameters must be finite numbers');
     return `'${v}'`;
   }
-  if (typeof v === 'string') return escapeLiteral(v);
+  if (typeof v === 'string') return quoteText(v);
   // An array literal: every element double-quoted, with its backslashes and quotes escaped.
-  return escapeLiteral(`{${v.map((e) => `"${e.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`);
+  return quoteText(`{${v.map((e) => `"${e.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`);
+}
+
+/**
+ * pg's escapeLiteral, which builds its answer a character at a time: a search's 1,400-character
+ * query vector took 3% of the api's CPU in it. Text without a quote or a backslash, nearly all of
+ * it, needs only the quotes around it, which is what escapeLiteral returns for such text.
+ */
+function quoteText(text: string): string {
+  return /['\\]/.test(text) ? escapeLiteral(text) : `'${text}'`;
 }
 
 /** The statement's text with each $n replaced by the literal of its value. */

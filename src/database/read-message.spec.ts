@@ -1,3 +1,4 @@
+import { escapeLiteral } from 'pg';
 import {
   composeRead,
   inlineStatement,
@@ -28,6 +29,38 @@ describe('paramLiteral', () => {
       ` E'{"plain","qu\\\\"ote","it''s","back\\\\\\\\slash",""}'`,
     );
     expect(paramLiteral([])).toBe("'{}'");
+  });
+
+  it('quotes text exactly as pg escapeLiteral does, with or without characters to escape', () => {
+    const alphabet = [
+      "'",
+      '\\',
+      '"',
+      'a',
+      'Z',
+      '0',
+      ' ',
+      '-',
+      ',',
+      '[',
+      ']',
+      'é',
+      '\u{1F600}',
+      '\n',
+    ];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const samples = [
+      '',
+      '[0.5,-1e-7,3]',
+      `[${Array.from({ length: 128 }, () => '0.123456789').join(',')}]`,
+    ];
+    for (let i = 0; i < 300; i++) {
+      samples.push(
+        Array.from({ length: next() % 12 }, () => alphabet[next() % alphabet.length]).join(''),
+      );
+    }
+    for (const text of samples) expect(paramLiteral(text)).toBe(escapeLiteral(text));
   });
 
   it('refuses numbers PostgreSQL would not read back', () => {
