@@ -97,7 +97,7 @@ export class Db {
    * PostgreSQL parses and plans it once per connection instead of once per request. A plain string
    * is sent as it is, parsed and planned every time; it must inline only values that are safe by
    * construction: UUIDs, integers and numbers the caller formatted, names it validated, or text
-   * quoted with `sqlLiteral`. No statement may control the transaction (BEGIN, COMMIT, ...).
+   * quoted with `paramLiteral`. No statement may control the transaction (BEGIN, COMMIT, ...).
    * Anything carrying user text in bulk (metadata filters) keeps using `tenant()` with parameters.
    */
   async tenantRead<R extends QueryResultRow = Record<string, unknown>>(
@@ -447,6 +447,3 @@ function assertTenantStatus(status: string | null | undefined, require: TenantRe
     throw tenancyError(TenancyErrorCode.TenantSuspended, 'This tenant is suspended.');
   }
 }
-
-/** A string as a quoted SQL literal (pg's escapeLiteral), for `Db.tenantRead` statements. */
-export { escapeLiteral as sqlLiteral } from 'pg';
