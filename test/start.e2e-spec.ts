@@ -115,6 +115,10 @@ describe('api entry point (src/main.ts) in embedded mode', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('log-check-1');
+    const refused = await fetch(`${base}/collections`, {
+      headers: { authorization: 'Bearer nope', 'x-request-id': 'log-check-2' },
+    });
+    expect(refused.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
 
     // Every log line of that request carries its request id and its tenant id, and no secret.
@@ -125,6 +129,18 @@ describe('api entry point (src/main.ts) in embedded mode', () => {
       .filter((l) => l.requestId === 'log-check-1');
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const line of lines) expect(line.tenantId).toBe(tenant.id);
+    // The request log's line for each: method, path and the status actually sent.
+    const completed = (id: string) =>
+      output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.requestId === id && l.msg === 'request completed');
+    expect(completed('log-check-1')).toMatchObject({
+      req: { method: 'GET', url: '/v1/collections' },
+      res: { statusCode: 200 },
+    });
+    expect(completed('log-check-2')).toMatchObject({ res: { statusCode: 401 } });
     expect(output).not.toContain(key.secret);
     await stop();
   }, 150_000);

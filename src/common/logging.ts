@@ -40,7 +40,12 @@ export function loggerParams(config: AppConfig, cls: ClsService<RequestStore>): 
           method: req.method,
           url: req.url,
         }),
-        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+        // pino-http runs this on the output of pino's standard serializer, which reports
+        // `statusCode: null` for anything that is not a sent ServerResponse (the request log passes a
+        // plain object): the status is read from what was logged, kept as `raw`.
+        res: (res: { statusCode?: number | null; raw?: { statusCode?: number } }) => ({
+          statusCode: res.raw?.statusCode ?? res.statusCode,
+        }),
       },
       redact: {
         paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
