@@ -15,7 +15,12 @@ import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
 import { UsageRecorder } from './quotas/usage-recorder';
 import { registerRequestLog } from './common/http/request-log';
-import { QUIVER_HELMET_OPTIONS, securityHeaders } from './common/http/security-headers';
+import {
+  API_HELMET_OPTIONS,
+  DOCS_HELMET_OPTIONS,
+  isDocsPath,
+  securityHeaders,
+} from './common/http/security-headers';
 import {
   API_KEY_HEADER_SCHEME,
   API_KEY_SCHEME,
@@ -82,12 +87,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.flushLogs();
 
   const fastify = app.getHttpAdapter().getInstance();
-  // Helmet's headers are the same for every response: computed once, sent with the request id from
-  // one hook (security-headers.ts).
-  const headers = securityHeaders(QUIVER_HELMET_OPTIONS);
+  // Helmet's headers are the same for every response of a kind: computed once, sent with the request
+  // id from one hook (security-headers.ts). The API's are strict; Swagger UI's page needs its own.
+  const apiHeaders = securityHeaders(API_HELMET_OPTIONS);
+  const docsHeaders = securityHeaders(DOCS_HELMET_OPTIONS);
   const context = app.get(TenantContext);
   fastify.addHook('onRequest', (req, reply, done) => {
-    void reply.headers(headers).header('x-request-id', req.id);
+    void reply
+      .headers(isDocsPath(req.url) ? docsHeaders : apiHeaders)
+      .header('x-request-id', req.id);
     done();
   });
   if (config.env.LOG_REQUESTS) registerRequestLog(fastify);

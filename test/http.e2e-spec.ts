@@ -351,7 +351,37 @@ describe('http (e2e)', () => {
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toMatch(/^text\/html/);
       expect(String(r.body)).toMatch(/swagger-ui/i);
+      // A page: its own policy, which lets Swagger UI run its inline scripts and styles.
+      expect(r.headers.get('content-security-policy')).toContain(
+        "script-src 'self' 'unsafe-inline'",
+      );
+      expect(r.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     });
+  });
+
+  describe('security headers', () => {
+    it.each([
+      ['GET', '/health/live', 200],
+      ['GET', '/openapi.json', 200],
+      ['GET', '/v1/collections', 401],
+      ['GET', '/v1/no-such-route', 404],
+      ['GET', '/docsx', 404],
+    ] as const)(
+      '%s %s (%i) carries the API policy: no content, no framing',
+      async (m, path, status) => {
+        const r = await api.request(m, path);
+        expect(r.status).toBe(status);
+        expect(r.headers.get('content-security-policy')).toBe(
+          "default-src 'none';frame-ancestors 'none'",
+        );
+        expect(r.headers.get('x-frame-options')).toBe('DENY');
+        expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(r.headers.get('strict-transport-security')).toMatch(/^max-age=31536000/);
+        expect(r.headers.get('x-request-id')).toBeTruthy();
+        for (const htmlOnly of ['x-xss-protection', 'x-download-options', 'origin-agent-cluster'])
+          expect(r.headers.get(htmlOnly)).toBeNull();
+      },
+    );
   });
 
   describe('health', () => {

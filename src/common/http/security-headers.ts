@@ -28,8 +28,29 @@ export function securityHeaders(
   return Object.freeze(headers);
 }
 
-/** The API's policy: Swagger UI at /docs needs inline styles and scripts; the API serves only JSON. */
-export const QUIVER_HELMET_OPTIONS: Readonly<HelmetOptions> = {
+/**
+ * What the API sends (everything but /docs): its answers are JSON, never rendered as a page, so the
+ * policy forbids every kind of content and every framing (OWASP REST Security cheat sheet), and
+ * helmet's headers that only mean something to an HTML document (opener policy, origin-agent
+ * cluster, DNS prefetch, IE's download and XSS-filter switches, Flash's cross-domain policies) are
+ * not sent. Kept: HSTS, nosniff, no referrer and a same-origin resource policy.
+ */
+export const API_HELMET_OPTIONS: Readonly<HelmetOptions> = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  frameguard: { action: 'deny' },
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+};
+
+/** The policy of Swagger UI at /docs, a page: it needs inline styles and scripts and data: images. */
+export const DOCS_HELMET_OPTIONS: Readonly<HelmetOptions> = {
   contentSecurityPolicy: {
     directives: {
       defaultSrc: ["'self'"],
@@ -39,3 +60,10 @@ export const QUIVER_HELMET_OPTIONS: Readonly<HelmetOptions> = {
     },
   },
 };
+
+/** Swagger UI's page and assets: `/docs`, `/docs/...`, with or without a query. */
+export function isDocsPath(url: string): boolean {
+  if (!url.startsWith('/docs')) return false;
+  const next = url.charCodeAt(5);
+  return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f; /* ? */
+}
