@@ -1,4 +1,5 @@
-import { ConfigError, parseEnv } from './config.schema';
+import { availableParallelism } from 'node:os';
+import { ConfigError, defaultPoolSize, parseEnv } from './config.schema';
 
 describe('parseEnv', () => {
   it('applies defaults when nothing is set', () => {
@@ -12,6 +13,18 @@ describe('parseEnv', () => {
       '10.0.0.0/8',
       '::1',
     ]);
+  });
+
+  it('sizes the database pool from the CPU cores unless told', () => {
+    expect(defaultPoolSize(2)).toBe(5);
+    expect(defaultPoolSize(16)).toBe(33);
+    expect(parseEnv({}).DATABASE_POOL_SIZE).toBe(2 * availableParallelism() + 1);
+    expect(parseEnv({ DATABASE_POOL_SIZE: 'auto' }).DATABASE_POOL_SIZE).toBe(
+      2 * availableParallelism() + 1,
+    );
+    expect(parseEnv({ DATABASE_POOL_SIZE: '12' }).DATABASE_POOL_SIZE).toBe(12);
+    for (const bad of ['0', '501', 'many', '-1', '4.5'])
+      expect(() => parseEnv({ DATABASE_POOL_SIZE: bad })).toThrow(/DATABASE_POOL_SIZE/);
   });
 
   it('treats empty strings as unset', () => {

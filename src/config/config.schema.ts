@@ -15,6 +15,11 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** DATABASE_POOL_SIZE=auto: 2 x CPU cores + 1. */
+export function defaultPoolSize(cores: number = availableParallelism()): number {
+  return 2 * cores + 1;
+}
+
 const postgresUrl = z
   .string()
   .url('must be a URL such as postgres://user:pass@host:5432/db')
@@ -78,7 +83,17 @@ export const envSchema = z.object({
   BENCH_BASELINE_DATABASE_URL: postgresUrl.optional(),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_OWNER_URL: postgresUrl.optional(),
-  DATABASE_POOL_SIZE: int(1, 500).default('10'),
+  /**
+   * Connections per process. 'auto' (the default) is 2 x CPU cores + 1, the usual rule of thumb
+   * for PostgreSQL (its wiki's pool-sizing page; Prisma's default): more backends running at once
+   * than the database has cores only makes each query dearer. On this 2-core machine, 10 searches
+   * in flight through a pool of 4 cost PostgreSQL 2,400 us each against 3,000-3,800 through a pool
+   * of 10, and the API served 20-50% more of them (docs/decisions.md 91).
+   */
+  DATABASE_POOL_SIZE: z
+    .union([z.literal('auto'), int(1, 500)])
+    .default('auto')
+    .transform((v) => (v === 'auto' ? defaultPoolSize() : v)),
   /**
    * How long a pooled connection may sit idle before it is closed (0: never). A fresh PostgreSQL
    * backend pays a one-time catalogue load per collection partition it touches (about 20 ms for its
