@@ -1,6 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as prettier from 'prettier';
+import { defaultPoolSize } from '@app/config/config.schema';
 import type { BenchResults, Goal, Row } from './results-schema';
+
+/** The server's database pool: what the bench set, else the default for the run's cores. */
+function poolText(r: BenchResults): string {
+  const set = r.server.env.DATABASE_POOL_SIZE;
+  if (set && set !== 'auto') return `a pool of ${set} connections`;
+  return `default pool: 2 x cores + 1 = ${defaultPoolSize(r.machine.cores)} connections`;
+}
 
 export const README_START = '<!-- bench:start -->';
 export const README_END = '<!-- bench:end -->';
@@ -149,8 +157,7 @@ export function readmeSection(r: BenchResults): string {
       `Machine: ${m.cores} cores (${m.cpuModel}), ${gib(m.memoryGiB)} memory, Node ${m.node}, ${m.platform}; ` +
       `load average ${m.loadAverageStart.map((x) => num(x, 2)).join(' / ')} at the start ` +
       `(other work on the machine skews the numbers). ${r.serverProcesses} API server process ` +
-      `(\`${r.server.command}\`, ${['NODE_ENV', 'LOG_REQUESTS', 'LOG_LEVEL'].map((k) => `${k}=${r.server.env[k]}`).join(', ')}, default pool of 10 ` +
-      `connections); rows labelled "N api processes" ran on a second server of the same code started with ` +
+      `(\`${r.server.command}\`, ${['NODE_ENV', 'LOG_REQUESTS', 'LOG_LEVEL'].map((k) => `${k}=${r.server.env[k]}`).join(', ')}, ${poolText(r)}); rows labelled "N api processes" ran on a second server of the same code started with ` +
       `API_PROCESSES=N (node cluster workers sharing the port; its CPU column sums the workers); ` +
       `the load generator (a separate process: autocannon for the API, a pg Pool for the raw SQL ` +
       `baselines), PostgreSQL 15 and Redis share the same machine. Each row: ${r.durations.warmupSeconds} s ` +
