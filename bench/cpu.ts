@@ -104,6 +104,33 @@ function postgresDelta(a: Map<number, number>, b: Map<number, number>): number {
   return total;
 }
 
+/**
+ * The postmaster's reaped children's CPU (cutime + cstime), in ms: what its processes that have
+ * exited used. Parallel workers ("parallel worker for PID n": no database in their name) live for
+ * one query, so no snapshot of the backends sees them; they show up here once reaped. So do
+ * autovacuum workers and backends that exited, of any database. The postmaster is found as the
+ * parent of one of the database's backends; null when there is none.
+ */
+function postmasterChildrenMs(backends: Map<number, number>): number | null {
+  for (const pid of backends.keys()) {
+    try {
+      const fields = statFields(pid);
+      // After "pid (comm) ", ppid (field 4) is index 1; cutime (16) and cstime (17) are 13 and 14.
+      const parent = statFields(Number(fields[1]));
+      return ((Number(parent[13]) + Number(parent[14])) * 1000) / CLK_TCK;
+    } catch {
+      // that backend went away: try the next
+    }
+  }
+  return null;
+}
+
+/** The fields of /proc/<pid>/stat after "pid (comm) ". */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** Busy time of the whole machine (all cores, everything but idle and iowait), in ms. */
 function machineBusyMs(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
@@ -118,6 +145,8 @@ export interface CpuSnapshot {
   server: number | null;
   serverWrites: number | null;
   postgres: Map<number, number>;
+  /** postmasterChildrenMs at the snapshot. */
+  postgresExited: number | null;
   loadgen: number | null;
   self: number;
   machine: number;
@@ -132,11 +161,13 @@ export interface CpuSources {
 export function cpuSnapshot(src: CpuSources): CpuSnapshot | null {
   if (!cpuAccountingAvailable) return null;
   const self = process.cpuUsage();
+  const postgres = postgresCpuMs(src.database);
   return {
     at: performance.now(),
     server: src.serverPid === undefined ? null : treeSum(src.serverPid, processCpuMs),
     serverWrites: src.serverPid === undefined ? null : treeSum(src.serverPid, writeSyscalls),
-    postgres: postgresCpuMs(src.database),
+    postgres,
+    postgresExited: postmasterChildrenMs(postgres),
     loadgen: src.loadgenPid === undefined ? null : processCpuMs(src.loadgenPid),
     self: (self.user + self.system) / 1000,
     machine: machineBusyMs(),
@@ -148,7 +179,11 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot, requests: number): Cp
   const per = (x: number | null, y: number | null): number | null =>
     x === null || y === null || requests === 0 ? null : Math.round(((y - x) * 1000) / requests);
   const wall = b.at - a.at;
-  const postgres = postgresDelta(a.postgres, b.postgres);
+  const exited =
+    a.postgresExited === null || b.postgresExited === null
+      ? 0
+      : Math.max(0, b.postgresExited - a.postgresExited);
+  const postgres = postgresDelta(a.postgres, b.postgres) + exited;
   const ours =
     (b.server ?? 0) -
     (a.server ?? 0) +

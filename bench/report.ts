@@ -184,8 +184,10 @@ export function readmeSection(r: BenchResults): string {
     '',
     `CPU per request in each measured window (from /proc; ${m.cores} cores = ${m.cores * 1000} ms of CPU per ` +
       'second in all). "Server writes" counts the API process\'s write syscalls: one per HTTP response plus ' +
-      'one per SQL statement sent, so writes - 1 is about the database round trips per request. "Other load" ' +
-      'is what everything else on the machine used meanwhile, in cores.',
+      'one per SQL statement sent, so writes - 1 is about the database round trips per request. "Postgres" ' +
+      "is the bench database's backends plus PostgreSQL processes that exited in the window (parallel " +
+      'workers live for one query; read from the postmaster\'s reaped-children time). "Other load" is what ' +
+      'everything else on the machine used meanwhile, in cores.',
     '',
     cpuTable(r.rows),
     '',

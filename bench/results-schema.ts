@@ -40,7 +40,11 @@ export const CpuUsageSchema = z.object({
    * SQL statement it sends, so (this - 1) is about the database round trips a request costs.
    */
   serverWritesPerRequest: z.number().nullable(),
-  /** PostgreSQL backends connected to the bench database. */
+  /**
+   * PostgreSQL backends connected to the bench database, plus what PostgreSQL processes that exited
+   * during the window used (parallel workers, autovacuum workers; of any database), read from the
+   * postmaster's reaped-children time.
+   */
   postgresUsPerRequest: z.number().nullable(),
   /** The load-generator process (autocannon or the pg Pool). */
   loadgenUsPerRequest: z.number().nullable(),
