@@ -26,11 +26,16 @@ export const cpuAccountingAvailable = (() => {
   }
 })();
 
+/** The fields of /proc/<pid>/stat after "pid (comm) ". */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime of one process, in ms; null when it is gone or /proc is unavailable. */
 function processCpuMs(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(pid);
     // After "pid (comm) ", field 3 (state) is index 0; utime (14) and stime (15) are 11 and 12.
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
   } catch {
@@ -44,9 +49,8 @@ function processTree(root: number): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // After "pid (comm) ", field 4 (ppid) is index 1.
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      parentOf.set(Number(entry), Number(statFields(Number(entry))[1]));
     } catch {
       // the process went away
     }
@@ -123,12 +127,6 @@ function postmasterChildrenMs(backends: Map<number, number>): number | null {
     }
   }
   return null;
-}
-
-/** The fields of /proc/<pid>/stat after "pid (comm) ". */
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Busy time of the whole machine (all cores, everything but idle and iowait), in ms. */
