@@ -502,10 +502,43 @@ async function allowlistedTenant(api: ApiClient, slug: string): Promise<Tenant> 
 }
 
 /**
+ * The rate-limiting rows' own ceiling: GET /v1/whoami with the same guards (API key, both IP
+ * allowlists) on a server started with RATE_LIMIT_ENABLED=false, so the difference to the limiter-on
+ * row is what the limiter and its Redis call cost. Measured on a server of its own (settings are per
+ * process), with as many api processes as the limiter-on row it is compared with.
+ */
+export async function limiterOff(ctx: BenchContext): Promise<Row> {
+  const n = ctx.serverProcesses;
+  const sfx = n > 1 ? `-${n}p` : '';
+  const procs = n > 1 ? `, ${n} api processes` : '';
+  const tenant = await allowlistedTenant(ctx.api, `bench-rate-off${sfx}`);
+  // A limited answer carries RateLimit-Policy: none may, or this row measures the limiter after all.
+  const probe = await fetch(`${ctx.api.origin}/v1/whoami`, {
+    headers: { 'x-api-key': tenant.key },
+  });
+  await probe.arrayBuffer();
+  if (!probe.ok || probe.headers.has('ratelimit-policy')) {
+    const limited = probe.headers.has('ratelimit-policy') ? ' with rate-limit headers' : '';
+    throw new Error(`the limiter-off server answered GET /v1/whoami ${probe.status}${limited}`);
+  }
+  return httpRow(ctx, {
+    id: `rate-limiting-off${sfx}`,
+    group: 'rate limiting',
+    label: `GET /v1/whoami, limiter off${procs}`,
+    description:
+      "The throughput row's route, key and allowlists on a server with RATE_LIMIT_ENABLED=false: " +
+      'the same route without the limiter, its ceiling in this run.',
+    concurrency: ctx.profile.bareConnections,
+    targets: [{ method: 'GET', path: '/v1/whoami', headers: { 'x-api-key': tenant.key } }],
+    bodies: [],
+  });
+}
+
+/**
  * Rate limiting, Redis storage, one tenant at full speed on GET /v1/whoami (API key, IP allowlists,
  * tenant policy, no database: the cost is the guard stack and the limiter's Redis call). Two rows:
  * - throughput: limits far above what the machine can send, so every request is a 2xx that went
- *   through the limiter; against the bare route of the same run.
+ *   through the limiter; against the bare route and the same route with the limiter off, same run.
  * - enforcement: a read limit of ENFORCED_LIMIT_PER_SECOND per second under the same load; a sliding
  *   log admits exactly the limit in every second of sustained overload, so the 2xx count should be
  *   limit x measured seconds (goal: within 1%), and the rest 429.
@@ -518,6 +551,8 @@ export async function rateLimiting(
    * measured: the cluster server when there is one, its 1-process row then being a reported figure.
    */
   throughputGoal: boolean,
+  /** The same route on a server with the limiter off (limiterOff), same process count. */
+  withoutLimiter: Row,
 ): Promise<void> {
   const n = ctx.serverProcesses;
   // Rows and goals of a cluster server are told apart by suffix and label.
@@ -541,6 +576,7 @@ export async function rateLimiting(
     bodies: [],
   });
   if (bareRow) compare(throughput, bareRow, n > 1 ? `bare, ${n} processes` : 'bare');
+  compare(throughput, withoutLimiter, 'limiter off');
   if (throughputGoal) {
     goal(
       ctx,

@@ -22,13 +22,15 @@ export interface ServerOptions {
   profileDir?: string;
   /** API_PROCESSES: above 1 the server is a primary with that many workers. Default 1. */
   processes?: number;
+  /** Quiver settings on top of the bench's own (RATE_LIMIT_ENABLED=false for a limiter-off row). */
+  settings?: Record<string, string>;
 }
 
 /** The server's environment as the bench sets it. Everything else Quiver reads is left unset. */
 export function serverEnv(
   opts: Pick<
     ServerOptions,
-    'db' | 'port' | 'platformToken' | 'encryptionKey' | 'queuePrefix' | 'processes'
+    'db' | 'port' | 'platformToken' | 'encryptionKey' | 'queuePrefix' | 'processes' | 'settings'
   >,
 ): Record<string, string> {
   return {
@@ -50,6 +52,7 @@ export function serverEnv(
     QUEUE_PREFIX: opts.queuePrefix,
     QUIVER_BOOTSTRAP_TOKEN: opts.platformToken,
     QUIVER_ENCRYPTION_KEY: opts.encryptionKey,
+    ...opts.settings,
   };
 }
 

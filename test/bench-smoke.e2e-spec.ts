@@ -28,8 +28,10 @@ describe('npm run bench -- --quick --smoke', () => {
     const rows = new Map(results.rows.map((r) => [r.id, r]));
     for (const id of [
       'bare',
+      'rate-limiting-off',
       'rate-limiting',
       'rate-limiting-enforced',
+      'rate-limiting-off-2p',
       'rate-limiting-2p',
       'rate-limiting-enforced-2p',
       'tenant-context-api-c1',
@@ -57,6 +59,16 @@ describe('npm run bench -- --quick --smoke', () => {
     const enforced2 = rows.get('rate-limiting-enforced-2p')!;
     expect(enforced2.serverProcesses).toBe(2);
     expect(Object.keys(enforced2.result!.statusCodes).sort()).toEqual(['200', '429']);
+    // The limiter-off rows (servers with RATE_LIMIT_ENABLED=false, which limiterOff checks before it
+    // measures) answered every request with a 2xx; the limiter-on rows are compared with them.
+    for (const [off, on] of [
+      ['rate-limiting-off', 'rate-limiting'],
+      ['rate-limiting-off-2p', 'rate-limiting-2p'],
+    ]) {
+      expect(rows.get(off)!.result!.errors.total).toBe(0);
+      expect(rows.get(on)!.baselines.map((b) => b.id)).toContain(off);
+    }
+    expect(rows.get('rate-limiting-off-2p')!.serverProcesses).toBe(2);
     expect(results.recall.atDefault).toBeGreaterThan(0);
     expect(results.recall.atDefault).toBeLessThanOrEqual(1);
   }, 240_000);
