@@ -15,7 +15,7 @@ export interface BenchOptions {
   readmeOnly: boolean;
   /** Directory for a V8 CPU profile of the server (node --cpu-prof); such a run never touches README. */
   profileDir: string | undefined;
-  /** API_PROCESSES of the second server the rate-limiting rows are repeated on (1: no second server). */
+  /** API_PROCESSES of the further servers the rate-limiting rows are repeated on (1: none). */
   clusterProcesses: number;
   /** How it was invoked, for the record. */
   command: string;
@@ -57,8 +57,8 @@ const USAGE = `Usage: npm run bench -- [--quick] [--smoke] [--out <file>] [--kee
              README.md is rewritten only when --out, --smoke and --profile are all absent
   --keep-db  keep the bench database afterwards (it is dropped at the next start anyway); its name is
              QUIVER_BENCH_DB, else <QUIVER_TEST_DB>_bench, else quiver_bench (+ _smoke for --smoke)
-  --processes  the rate-limiting rows again on a second server with API_PROCESSES=<n> (default 2;
-             1 skips it)
+  --processes  the rate-limiting rows again on servers with API_PROCESSES=<n> (default 2; 1 skips
+             them)
   --ef200    also measure approximate search with efSearch 200 (automatic when recall < 0.95)
   --readme   run nothing: rewrite README.md's Performance section from bench/results.json
   --profile  write a V8 CPU profile of the server into <dir> (skews the numbers; README untouched)`;
