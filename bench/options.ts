@@ -15,7 +15,7 @@ export interface BenchOptions {
   readmeOnly: boolean;
   /** Directory for a V8 CPU profile of the server (node --cpu-prof); such a run never touches README. */
   profileDir: string | undefined;
-  /** API_PROCESSES of the further servers the rate-limiting rows are repeated on (1: none). */
+  /** API_PROCESSES of the further servers the rate-limiting rows are repeated on (1: not repeated). */
   clusterProcesses: number;
   /** How it was invoked, for the record. */
   command: string;

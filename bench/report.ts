@@ -157,9 +157,10 @@ export function readmeSection(r: BenchResults): string {
       `Machine: ${m.cores} cores (${m.cpuModel}), ${gib(m.memoryGiB)} memory, Node ${m.node}, ${m.platform}; ` +
       `load average ${m.loadAverageStart.map((x) => num(x, 2)).join(' / ')} at the start ` +
       `(other work on the machine skews the numbers). ${r.serverProcesses} API server process ` +
-      `(\`${r.server.command}\`, ${['NODE_ENV', 'LOG_REQUESTS', 'LOG_LEVEL'].map((k) => `${k}=${r.server.env[k]}`).join(', ')}, ${poolText(r)}); rows labelled "N api processes" ran on a further server of the same code started with ` +
-      `API_PROCESSES=N (node cluster workers sharing the port; its CPU column sums the workers), and ` +
-      `"limiter off" rows on one started with RATE_LIMIT_ENABLED=false (and as many processes); ` +
+      `(\`${r.server.command}\`, ${['NODE_ENV', 'LOG_REQUESTS', 'LOG_LEVEL'].map((k) => `${k}=${r.server.env[k]}`).join(', ')}, ${poolText(r)}); the rate-limiting rows ran on further servers of the same code, one started for each ` +
+      `process count and limiter setting: API_PROCESSES=N for rows labelled "N api processes" (node ` +
+      `cluster workers sharing the port; the CPU column sums them), RATE_LIMIT_ENABLED=false for ` +
+      `"limiter off" rows; ` +
       `the load generator (a separate process: autocannon for the API, a pg Pool for the raw SQL ` +
       `baselines), PostgreSQL 15 and Redis share the same machine. Each row: ${r.durations.warmupSeconds} s ` +
       `warm-up, then ${r.durations.runSeconds} s measured; req/s counts 2xx responses (committed ` +

@@ -96,6 +96,11 @@ export const RowSchema = z
     concurrency: z.number().int().positive().nullable(),
     /** API processes of the server that answered (API_PROCESSES); raw SQL rows say 1. */
     serverProcesses: z.number().int().positive(),
+    /**
+     * Settings of the server that answered beyond those in `server.env` (RATE_LIMIT_ENABLED=false for
+     * a limiter-off row); absent when there were none.
+     */
+    serverSettings: z.record(z.string(), z.string()).optional(),
     result: MeasurementSchema.nullable(),
     baselines: z.array(BaselineRefSchema),
   })
@@ -171,7 +176,10 @@ export const BenchResultsSchema = z.object({
   command: z.string().min(1),
   mode: z.enum(['full', 'quick']),
   smoke: z.boolean(),
-  /** API processes of the main server (rows that used another server say so in their own field). */
+  /**
+   * API processes of the main server. The rate-limiting rows ran on further servers of the same code
+   * and environment, each started for its rows: their serverProcesses and serverSettings say how.
+   */
   serverProcesses: z.number().int().positive(),
   server: z.object({
     command: z.string(),

@@ -209,6 +209,7 @@ async function main(opts: BenchOptions): Promise<void> {
       measureEf200: opts.ef200,
       cpu: { serverPid: srv.pid, loadgenPid: loadgen.pid, database: db.name },
       serverProcesses: 1,
+      serverSettings: {},
       data: new ClusteredData(
         { dimension: profile.dimension, clusters: profile.clusters, spread: profile.spread },
         profile.seed,
@@ -225,7 +226,8 @@ async function main(opts: BenchOptions): Promise<void> {
     await validation(ctx);
     /**
      * Runs `measure` against a further server of the same code and database (API_PROCESSES and
-     * settings as given), which is stopped after; the main server idles meanwhile.
+     * settings as given), which is stopped after (or by the cleanup, on a signal); the main server
+     * idles meanwhile. Each gets a log of its own, and the CPU profile when one is asked for.
      */
     const onServer = async <T>(
       processes: number,
@@ -236,7 +238,11 @@ async function main(opts: BenchOptions): Promise<void> {
         `API_PROCESSES=${processes}`,
         ...Object.entries(settings).map(([k, v]) => `${k}=${v}`),
       ];
-      const extraLog = path.join(os.tmpdir(), `quiver-bench-${db.name}.extra.log`);
+      const tag = what
+        .join('-')
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-');
+      const extraLog = path.join(os.tmpdir(), `quiver-bench-${db.name}.${tag}.log`);
       log(`starting a further server with ${what.join(' ')} (log: ${extraLog})`);
       const extra = await Server.start({
         db,
@@ -247,13 +253,17 @@ async function main(opts: BenchOptions): Promise<void> {
         queuePrefix: profile.queuePrefix,
         processes,
         settings,
+        profileDir: opts.profileDir,
       });
+      // Server.stop() does nothing once the server has exited, so this may run after the finally.
+      cleanup.add(`stop further server ${tag}`, () => extra.stop());
       try {
         return await measure({
           ...ctx,
           api: new ApiClient(extra.origin, platformToken),
           cpu: { ...ctx.cpu, serverPid: extra.pid },
           serverProcesses: processes,
+          serverSettings: settings,
         });
       } finally {
         await extra.stop();
@@ -262,13 +272,12 @@ async function main(opts: BenchOptions): Promise<void> {
     };
     const LIMITER_OFF = { RATE_LIMIT_ENABLED: 'false' };
 
-    // The 12,000 req/s goal sits on the last server measured: the cluster one when there is one.
+    // Limiter on and off compared on fresh servers alike, for each process count; the 12,000 req/s
+    // goal sits on the last server measured: the cluster one when there is one.
     const n = opts.clusterProcesses;
-    await rateLimiting(ctx, n <= 1, await onServer(1, LIMITER_OFF, limiterOff));
-    if (n > 1) {
-      // The same rows on servers of API_PROCESSES workers sharing one port (and Redis).
-      const off = await onServer(n, LIMITER_OFF, limiterOff);
-      await onServer(n, {}, (c) => rateLimiting(c, true, off));
+    for (const processes of n > 1 ? [1, n] : [1]) {
+      const off = await onServer(processes, LIMITER_OFF, limiterOff);
+      await onServer(processes, {}, (c) => rateLimiting(c, processes === n, off));
     }
     notBuilt(ctx);
     const search = await vectorSearch(ctx, main);

@@ -42,6 +42,8 @@ export interface BenchContext {
   cpu: CpuSources;
   /** API_PROCESSES of the server ctx.api talks to. */
   serverProcesses: number;
+  /** Settings that server has beyond the bench's own (serverEnv): none for the main server. */
+  serverSettings: Record<string, string>;
   data: ClusteredData;
   rows: Row[];
   goals: Goal[];
@@ -114,6 +116,7 @@ function pushHttpRow(ctx: BenchContext, spec: HttpRowSpec, result: Measurement):
     status: 'measured',
     via: 'http',
     serverProcesses: ctx.serverProcesses,
+    ...(Object.keys(ctx.serverSettings).length > 0 ? { serverSettings: ctx.serverSettings } : {}),
     result,
     baselines: [],
   });
@@ -501,6 +504,12 @@ async function allowlistedTenant(api: ApiClient, slug: string): Promise<Tenant> 
   return { id: t.id, key, collection };
 }
 
+/** Rows and goals of a cluster server are told apart by an id suffix and a label suffix. */
+function serverTag(ctx: BenchContext): { sfx: string; procs: string } {
+  const n = ctx.serverProcesses;
+  return n > 1 ? { sfx: `-${n}p`, procs: `, ${n} api processes` } : { sfx: '', procs: '' };
+}
+
 /**
  * The rate-limiting rows' own ceiling: GET /v1/whoami with the same guards (API key, both IP
  * allowlists) on a server started with RATE_LIMIT_ENABLED=false, so the difference to the limiter-on
@@ -508,18 +517,17 @@ async function allowlistedTenant(api: ApiClient, slug: string): Promise<Tenant> 
  * process), with as many api processes as the limiter-on row it is compared with.
  */
 export async function limiterOff(ctx: BenchContext): Promise<Row> {
-  const n = ctx.serverProcesses;
-  const sfx = n > 1 ? `-${n}p` : '';
-  const procs = n > 1 ? `, ${n} api processes` : '';
+  const { sfx, procs } = serverTag(ctx);
   const tenant = await allowlistedTenant(ctx.api, `bench-rate-off${sfx}`);
   // A limited answer carries RateLimit-Policy: none may, or this row measures the limiter after all.
   const probe = await fetch(`${ctx.api.origin}/v1/whoami`, {
     headers: { 'x-api-key': tenant.key },
   });
   await probe.arrayBuffer();
-  if (!probe.ok || probe.headers.has('ratelimit-policy')) {
-    const limited = probe.headers.has('ratelimit-policy') ? ' with rate-limit headers' : '';
-    throw new Error(`the limiter-off server answered GET /v1/whoami ${probe.status}${limited}`);
+  const limited = probe.headers.has('ratelimit-policy');
+  if (!probe.ok || limited) {
+    const how = limited ? ' with rate-limit headers' : '';
+    throw new Error(`the limiter-off server answered GET /v1/whoami ${probe.status}${how}`);
   }
   return httpRow(ctx, {
     id: `rate-limiting-off${sfx}`,
@@ -555,11 +563,9 @@ export async function rateLimiting(
   withoutLimiter: Row,
 ): Promise<void> {
   const n = ctx.serverProcesses;
-  // Rows and goals of a cluster server are told apart by suffix and label.
-  const sfx = n > 1 ? `-${n}p` : '';
-  const procs = n > 1 ? `, ${n} api processes` : '';
+  const { sfx, procs } = serverTag(ctx);
   const open = await allowlistedTenant(ctx.api, `bench-rate-open${sfx}`);
-  // Against the bare route of the same server (measured here first for a cluster server).
+  // Against the bare route: the main server's for 1 process, measured here first on a cluster server.
   const bareRow = n > 1 ? await bare(ctx) : ctx.rows.find((r) => r.id === 'bare');
   const throughput = await httpRow(ctx, {
     id: `rate-limiting${sfx}`,

@@ -66,6 +66,8 @@ describe('npm run bench -- --quick --smoke', () => {
       ['rate-limiting-off-2p', 'rate-limiting-2p'],
     ]) {
       expect(rows.get(off)!.result!.errors.total).toBe(0);
+      expect(rows.get(off)!.serverSettings).toEqual({ RATE_LIMIT_ENABLED: 'false' });
+      expect(rows.get(on)!.serverSettings).toBeUndefined();
       expect(rows.get(on)!.baselines.map((b) => b.id)).toContain(off);
     }
     expect(rows.get('rate-limiting-off-2p')!.serverProcesses).toBe(2);
