@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { createHash } from 'node:crypto';
 import { parseSignature, SignatureFailure, verifySignature } from '@libs/http-signatures';
 import { AppConfig } from '@app/config/app-config';
 import type { VerifiedKey } from '@app/keys/key-cache';
@@ -82,9 +81,11 @@ export class SignatureVerifier {
     );
     if (!result.ok) throw this.failure(result.reason, result.detail);
 
-    // `created` may lie up to the skew on either side of now: remember the signature that long.
+    // `created` may lie up to the skew on either side of now: remember the signature that long. A
+    // verified signature is the 32-byte HMAC of all it covers, so it names the request as well as a
+    // hash of it would; hashing it again cost ~20 us a request with cold caches (decision 93).
     return {
-      id: `sig:${key.keyId}:${createHash('sha256').update(parsed.sig.signature).digest('base64url')}`,
+      id: `sig:${key.keyId}:${parsed.sig.signature.toString('base64url')}`,
       ttlMs: 2 * this.maxSkewSeconds * 1000,
     };
   }
