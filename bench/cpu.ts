@@ -109,6 +109,19 @@ function postgresDelta(a: Map<number, number>, b: Map<number, number>): number {
 }
 
 /**
+ * CPU of the PostgreSQL processes that exited between two snapshots, spent after the first. The
+ * postmaster's reaped-children total grows by the whole lifetime of each, so what `a` already saw of
+ * a backend that has gone by `b` is taken off: a pool that closes idle connections would otherwise
+ * charge their every request again to whatever row is running when they close.
+ */
+function exitedSince(a: CpuSnapshot, b: CpuSnapshot): number {
+  if (a.postgresExited === null || b.postgresExited === null) return 0;
+  let seenBefore = 0;
+  for (const [pid, ms] of a.postgres) if (!b.postgres.has(pid)) seenBefore += ms;
+  return Math.max(0, b.postgresExited - a.postgresExited - seenBefore);
+}
+
+/**
  * The postmaster's reaped children's CPU (cutime + cstime), in ms: what its processes that have
  * exited used. Parallel workers ("parallel worker for PID n": no database in their name) live for
  * one query, so no snapshot of the backends sees them; they show up here once reaped. So do
@@ -177,11 +190,7 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot, requests: number): Cp
   const per = (x: number | null, y: number | null): number | null =>
     x === null || y === null || requests === 0 ? null : Math.round(((y - x) * 1000) / requests);
   const wall = b.at - a.at;
-  const exited =
-    a.postgresExited === null || b.postgresExited === null
-      ? 0
-      : Math.max(0, b.postgresExited - a.postgresExited);
-  const postgres = postgresDelta(a.postgres, b.postgres) + exited;
+  const postgres = postgresDelta(a.postgres, b.postgres) + exitedSince(a, b);
   const ours =
     (b.server ?? 0) -
     (a.server ?? 0) +

@@ -14,7 +14,7 @@ import { CollectionList } from '@app/vectors/dto/collection.dto';
 /**
  * The baseline's own pool, as BENCH_BASELINE_DATABASE_URL's role: BYPASSRLS, SELECT on collections
  * only. Row-level security does not filter it, so the query needs no tenant context to see the rows
- * the API sees. Same size as the app pool; connects at the first request.
+ * the API sees. Same size and idle timeout as the app pool; connects at the first request.
  */
 @Injectable()
 export class BenchBaselinePool implements OnApplicationShutdown {
@@ -25,6 +25,9 @@ export class BenchBaselinePool implements OnApplicationShutdown {
     this.pool = new Pool({
       connectionString: config.env.BENCH_BASELINE_DATABASE_URL,
       max: config.env.DATABASE_POOL_SIZE,
+      // As the app pool keeps its connections (decision 67). With pg's default of 10 s, the
+      // baseline's connections closed while the API row ran and were opened again in its own slices.
+      idleTimeoutMillis: config.env.DATABASE_IDLE_TIMEOUT_MS,
     });
   }
 
