@@ -55,4 +55,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:3000/health/live',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
-CMD ["node", "dist/src/main.js"]
+# --min-semi-space-size: V8 reads it only at start (decision 95; src/runtime/v8-flags.ts).
+CMD ["node", "--min-semi-space-size=16", "dist/src/main.js"]

@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- --quick] [-- --smoke] [-- --out <file>]`: the benchmark harness. It provisions
  * PostgreSQL/Redis (scripts/provision.sh), makes a fresh database with the deployment's two roles,
- * starts ONE production API server (node dist/src/main.js), seeds data through the API, drives the
- * load from a separate process (bench/loadgen.ts) and writes bench/results.json (and, for a normal run,
- * the Performance section of README.md). The server, the load generator and the database are cleaned
+ * starts ONE production API server as deployed (SERVER_COMMAND, `node --min-semi-space-size=16
+ * dist/src/main.js`), seeds data through the API, drives the load from a separate process
+ * (bench/loadgen.ts) and writes bench/results.json (and, for a normal run, the Performance section of
+ * README.md). The server, the load generator and the database are cleaned
  * up at the end, on failure too.
  */
 import { execFileSync } from 'node:child_process';
@@ -41,7 +42,7 @@ import {
   validation,
   vectorSearch,
 } from './scenarios';
-import { freePort, ROOT, SERVER_ENTRY, Server, serverEnv } from './server';
+import { freePort, ROOT, SERVER_COMMAND, SERVER_ENTRY, Server, serverEnv } from './server';
 
 const started = performance.now();
 function log(message: string): void {
@@ -347,7 +348,7 @@ async function main(opts: BenchOptions): Promise<void> {
       smoke: opts.smoke,
       serverProcesses: 1,
       server: {
-        command: `node ${SERVER_ENTRY}`,
+        command: SERVER_COMMAND,
         env: redact(
           serverEnv({
             db,

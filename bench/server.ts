@@ -4,10 +4,13 @@ import net from 'node:net';
 import path from 'node:path';
 import type { BenchDatabase } from './database';
 import { envSchema } from '@app/config/config.schema';
+import { STARTUP_NODE_FLAGS } from '@app/runtime/v8-flags';
 import { REDIS_URL } from './redis-cleanup';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const SERVER_ENTRY = 'dist/src/main.js';
+/** How the bench starts the api: as `npm start` and the Docker image do. */
+export const SERVER_COMMAND = `node ${STARTUP_NODE_FLAGS.join(' ')} ${SERVER_ENTRY}`;
 
 export interface ServerOptions {
   db: BenchDatabase;
@@ -80,7 +83,7 @@ export class Server {
     return this.child.pid;
   }
 
-  /** Starts `node dist/src/main.js` and waits until it is ready (waitReady). */
+  /** Starts SERVER_COMMAND and waits until it is ready (waitReady). */
   static async start(opts: ServerOptions): Promise<Server> {
     const entry = path.join(ROOT, SERVER_ENTRY);
     if (!existsSync(entry)) throw new Error(`${SERVER_ENTRY} is missing: run "nest build" first`);
@@ -89,7 +92,7 @@ export class Server {
     Object.assign(env, serverEnv(opts));
     const log = openSync(opts.logFile, 'w');
     const nodeArgs = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
-    const child = spawn(process.execPath, [...nodeArgs, entry], {
+    const child = spawn(process.execPath, [...nodeArgs, ...STARTUP_NODE_FLAGS, entry], {
       cwd: ROOT,
       env,
       stdio: ['ignore', log, log],

@@ -11,7 +11,7 @@ import { DATABASE_CONNECTION, DatabaseConnection } from './database/database.mod
 import { JobsService } from './jobs/jobs.service';
 import { PlatformAuthService } from './platform/platform-auth.service';
 import { watchForStalls } from './runtime/stall-watchdog';
-import { applyV8Flags } from './runtime/v8-flags';
+import { applyV8Flags, missingStartupFlags } from './runtime/v8-flags';
 
 /**
  * The api entry point: HTTP on PORT. With no REDIS_URL it also runs the jobs in-process. With
@@ -47,6 +47,14 @@ async function bootstrap(): Promise<void> {
       ? `jobs: BullMQ on Redis (run the worker: node dist/src/worker.js)`
       : 'jobs: in-process (no REDIS_URL)',
   );
+  const missing = missingStartupFlags();
+  if (missing.length > 0) {
+    logger.warn(
+      `node was started without ${missing.join(' ')} (npm start and the Docker image pass it): ` +
+        'the young heap generation starts small, and garbage collection pauses requests more often. ' +
+        `Start the api as: node ${missing.join(' ')} dist/src/main.js`,
+    );
+  }
   logger.log(
     `listening on ${base}: API under ${base}/v1, docs at ${base}/docs, OpenAPI at ${base}/openapi.json`,
   );

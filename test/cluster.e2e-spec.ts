@@ -1,6 +1,7 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { STARTUP_NODE_FLAGS } from '../src/runtime/v8-flags';
 import { freePort } from './support/free-port';
 import { appUrl, redisUrl } from './support/test-env';
 
@@ -115,6 +116,12 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
     await until('the primary seeing both listening', () => atFullStrength() === 1);
     const workers = workersOf(api.pid!);
     expect(workers).toHaveLength(2);
+    // The primary was started without the heap flags; its workers get them (decision 95).
+    for (const pid of workers) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toEqual(expect.arrayContaining([...STARTUP_NODE_FLAGS]));
+    }
+    expect(readFileSync(`/proc/${api.pid!}/cmdline`, 'utf8')).not.toContain('semi-space');
 
     // New connections go round robin to the workers; the scrape (on one of them) counts them all.
     const sent = 40;

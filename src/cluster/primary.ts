@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import pino from 'pino';
 import { serveClusterMetrics } from './cluster-metrics';
 import { HeartbeatMonitor } from './heartbeat';
+import { workerExecArgv } from '../runtime/v8-flags';
 
 /** More unplanned exits than this within RESTART_WINDOW_MS and the primary gives up. */
 const MAX_RESTARTS = 5;
@@ -43,6 +44,8 @@ export function runPrimary(opts: PrimaryOptions): void {
         })
       : undefined;
 
+  // Workers start with the heap flags even when the primary was started without them (decision 95).
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   serveClusterMetrics();
   cluster.on('listening', (worker) => {
     listening.add(worker);
