@@ -112,7 +112,10 @@ function postgresDelta(a: Map<number, number>, b: Map<number, number>): number {
  * CPU of the PostgreSQL processes that exited between two snapshots, spent after the first. The
  * postmaster's reaped-children total grows by the whole lifetime of each, so what `a` already saw of
  * a backend that has gone by `b` is taken off: a pool that closes idle connections would otherwise
- * charge their every request again to whatever row is running when they close.
+ * charge their every request again to whatever row is running when they close. Two rare cases stay
+ * approximate: a backend gone from the /proc scan but not yet reaped (the postmaster reaps within
+ * milliseconds) is taken off before its CPU is added, and a pid reused within one row is taken for
+ * the same process.
  */
 function exitedSince(a: CpuSnapshot, b: CpuSnapshot): number {
   if (a.postgresExited === null || b.postgresExited === null) return 0;

@@ -47,7 +47,8 @@ async function bootstrap(): Promise<void> {
       ? `jobs: BullMQ on Redis (run the worker: node dist/src/worker.js)`
       : 'jobs: in-process (no REDIS_URL)',
   );
-  const missing = missingStartupFlags();
+  // Not in development, where `nest start --watch` restarts the api on every edit.
+  const missing = config.env.NODE_ENV === 'production' ? missingStartupFlags() : [];
   if (missing.length > 0) {
     logger.warn(
       `node was started without ${missing.join(' ')} (npm start and the Docker image pass it): ` +

@@ -122,6 +122,7 @@ describe('api entry point with API_PROCESSES=2 (node cluster)', () => {
       expect(argv).toEqual(expect.arrayContaining([...STARTUP_NODE_FLAGS]));
     }
     expect(readFileSync(`/proc/${api.pid!}/cmdline`, 'utf8')).not.toContain('semi-space');
+    expect(output).not.toContain('was started without');
 
     // New connections go round robin to the workers; the scrape (on one of them) counts them all.
     const sent = 40;

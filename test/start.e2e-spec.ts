@@ -81,6 +81,8 @@ describe('api entry point (src/main.ts) in embedded mode', () => {
     expect(first).toContain('database: embedded PGlite + pgvector in');
     expect(first).toContain('jobs: in-process (no REDIS_URL)');
     expect(first).toContain(`docs at http://127.0.0.1:${port}/docs`);
+    // Started as `node src/main.ts` in production, without the heap flag: it says how to start it.
+    expect(first).toContain('node was started without --min-semi-space-size=16');
     const tokens = first.match(/qvp_live_[0-9A-Za-z]{38}/g) ?? [];
     expect(tokens).toHaveLength(1);
 
